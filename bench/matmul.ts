@@ -1,0 +1,81 @@
+// `longrl bench matmul`: longrl's matmul against a naive one-output-per-invocation WGSL matmul
+// on the same device in the same run. Each kernel is validated against the float64 twin (on
+// sampled elements) before it is timed; a kernel that fails validation is not timed.
+import { type Gpu, createTensor, dispatch, packParams, readTensor, releaseTensor, shader, tensorFrom, type Tensor } from "../src/gpu/index.ts";
+import { matmul } from "../src/kernels/matmul.ts";
+import { matmulRefAt } from "../src/ref/matmul.ts";
+import { createRng, randomFloats } from "../src/util/rng.ts";
+import { runError } from "../src/util/errors.ts";
+import { timeGpu } from "./timing.ts";
+import naiveSource from "./matmul_naive.wgsl" with { type: "text" };
+
+const NAIVE = shader("bench/matmul_naive.wgsl", naiveSource);
+
+export interface MatmulBenchRow {
+  n: number;
+  longrlMs: number;
+  longrlGflops: number;
+  naiveMs: number;
+  naiveGflops: number;
+  /** longrl speed / naive speed, measured in this run. */
+  ratio: number;
+  maxRelError: number;
+}
+
+function matmulNaive(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, M: number, N: number, K: number): void {
+  dispatch(gpu, {
+    op: "matmul_naive",
+    shader: NAIVE,
+    entry: "matmul_naive",
+    params: packParams([M, N, K]),
+    bindings: [a, b, c],
+    workgroups: [Math.ceil(N / 16), Math.ceil(M / 16), 1],
+  });
+}
+
+/** Largest relative error over sampled elements of C against the float64 twin. */
+async function validate(gpu: Gpu, name: string, c: Tensor, av: Float32Array, bv: Float32Array, n: number): Promise<number> {
+  const got = await readTensor(gpu, c);
+  const rng = createRng(n, 11);
+  let worst = 0;
+  for (let s = 0; s < 64; s++) {
+    const m = rng.int(n);
+    const j = s === 0 ? n - 1 : rng.int(n);
+    const want = matmulRefAt(av, bv, n, n, n, {}, 0, m, j);
+    const err = Math.abs(got[m * n + j]! - want) / (1e-3 + Math.abs(want));
+    if (!(err < 1e-3)) throw runError(`bench matmul: ${name} n=${n} is wrong at C[${m}, ${j}]: gpu ${got[m * n + j]} ref ${want}`);
+    worst = Math.max(worst, err);
+  }
+  return worst;
+}
+
+export async function benchMatmul(gpu: Gpu, sizes: number[], onRow?: (r: MatmulBenchRow) => void): Promise<MatmulBenchRow[]> {
+  const rows: MatmulBenchRow[] = [];
+  for (const n of sizes) {
+    const av = randomFloats(n * n, 1);
+    const bv = randomFloats(n * n, 2);
+    const a = tensorFrom(gpu, av, [n, n]);
+    const b = tensorFrom(gpu, bv, [n, n]);
+    const c = createTensor(gpu, [n, n]);
+    matmul(gpu, a, b, c);
+    const e1 = await validate(gpu, "longrl", c, av, bv, n);
+    matmulNaive(gpu, a, b, c, n, n, n);
+    const e2 = await validate(gpu, "naive", c, av, bv, n);
+    const flops = 2 * n * n * n;
+    const ours = await timeGpu(gpu, () => matmul(gpu, a, b, c));
+    const naive = await timeGpu(gpu, () => matmulNaive(gpu, a, b, c, n, n, n), { samples: n >= 2048 ? 3 : 5 });
+    const row: MatmulBenchRow = {
+      n,
+      longrlMs: ours.ms,
+      longrlGflops: flops / ours.ms / 1e6,
+      naiveMs: naive.ms,
+      naiveGflops: flops / naive.ms / 1e6,
+      ratio: naive.ms / ours.ms,
+      maxRelError: Math.max(e1, e2),
+    };
+    rows.push(row);
+    onRow?.(row);
+    for (const t of [a, b, c]) releaseTensor(gpu, t);
+  }
+  return rows;
+}

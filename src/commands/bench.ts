@@ -1,0 +1,51 @@
+// `longrl bench matmul [--sizes 256,512,1024,2048] [--json]`: kernel benchmarks (bench/).
+// Each benchmark validates against the float64 twin first, then times; ratios are measured
+// against a baseline on the same device in the same run.
+import type { CommandModule, Argv } from "yargs";
+import { benchMatmul, type MatmulBenchRow } from "../../bench/matmul.ts";
+import { usageError } from "../util/errors.ts";
+import { type GpuArgs, printJson, withGpu } from "./common.ts";
+
+interface BenchArgs extends GpuArgs {
+  what?: string;
+  sizes?: string;
+  json?: boolean;
+}
+
+function parseSizes(text: string): number[] {
+  const sizes = text.split(",").map((s) => Number(s.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 16384)) {
+    throw usageError(`--sizes ${text}: give comma-separated integers between 1 and 16384, e.g. 256,512,1024`);
+  }
+  return sizes;
+}
+
+function printRow(r: MatmulBenchRow): void {
+  process.stdout.write(
+    `${String(r.n).padStart(6)}  ${r.longrlMs.toFixed(2).padStart(10)}  ${r.longrlGflops.toFixed(2).padStart(8)}  ` +
+      `${r.naiveMs.toFixed(2).padStart(10)}  ${r.naiveGflops.toFixed(2).padStart(8)}  ${r.ratio.toFixed(2).padStart(6)}x\n`,
+  );
+}
+
+export const benchCommand: CommandModule<object, BenchArgs> = {
+  command: "bench <what>",
+  describe: "benchmark GPU kernels (validated against the float64 twins first)",
+  builder: (y: Argv<object>) =>
+    y
+      .positional("what", { choices: ["matmul"] as const, describe: "which benchmark" })
+      .option("sizes", { type: "string", default: "256,512,1024,2048", describe: "square sizes n for matmul" })
+      .option("json", { type: "boolean", describe: "print JSON" }) as unknown as Argv<BenchArgs>,
+  handler: async (args) => {
+    const sizes = parseSizes(args.sizes ?? "256,512,1024,2048");
+    await withGpu(args, async (gpu) => {
+      const a = gpu.summary;
+      const device = `${a.description || a.device} (${a.backend}${a.isFallbackAdapter ? ", software" : ""})`;
+      if (!args.json) {
+        process.stdout.write(`matmul f32, C = A·B, n x n; device: ${device}\n`);
+        process.stdout.write(`     n   longrl ms  GFLOP/s    naive ms  GFLOP/s   ratio\n`);
+      }
+      const rows = await benchMatmul(gpu, sizes, args.json ? undefined : printRow);
+      if (args.json) printJson({ benchmark: "matmul", device, rows });
+    });
+  },
+};

@@ -1,0 +1,10 @@
+// The GPU runtime's public surface: import from here, not from the files behind it.
+export { acquireGpu, releaseGpu, checkGpu, listAdapters, BACKENDS, LAVAPIPE_HELP } from "./context.ts";
+export type { Gpu, GpuOptions, AdapterSummary } from "./context.ts";
+export { shader, getPipeline, compilePipelines, pipelineKey } from "./pipeline.ts";
+export type { Shader, Constants } from "./pipeline.ts";
+export { dispatch, flush, sync, foldGrid } from "./recorder.ts";
+export type { Binding, DispatchSpec } from "./recorder.ts";
+export { createTensor, tensorFrom, writeTensor, readTensor, readScalar, releaseTensor, copyTensor, reshape, numel, shapeString, trimPool } from "./tensor.ts";
+export type { Tensor, DType, HostArray } from "./tensor.ts";
+export { packParams } from "./params.ts";

@@ -1,0 +1,89 @@
+// Host half of shaders/matmul.wgsl: shape checks, variant choice, dispatch. Nothing else.
+// Letters: B batch, M rows of C, N columns of C, K the contracted dimension.
+import type { Gpu } from "../gpu/context.ts";
+import { dispatch } from "../gpu/recorder.ts";
+import { packParams } from "../gpu/params.ts";
+import { shader } from "../gpu/pipeline.ts";
+import { type Tensor, shapeString } from "../gpu/tensor.ts";
+import { runError } from "../util/errors.ts";
+import source from "../../shaders/matmul.wgsl" with { type: "text" };
+
+const MATMUL = shader("shaders/matmul.wgsl", source);
+const WGX = 8;
+const WGY = 8;
+
+export interface MatmulOptions {
+  /** A is stored [K, M] and used transposed (Aᵀ·B). */
+  transA?: boolean;
+  /** B is stored [N, K] and used transposed (A·Bᵀ). */
+  transB?: boolean;
+  /** Scale of the product (default 1). */
+  alpha?: number;
+  /** Accumulate: C = alpha·op(A)·op(B) + beta·C (default: overwrite C). */
+  beta?: number;
+}
+
+/** Splits a [..., R, C] shape into (batch, R, C). A 2-D tensor has batch 1. */
+function matrixDims(t: Tensor): [number, number, number] {
+  const s = t.shape;
+  if (s.length < 2) return [-1, -1, -1];
+  let batch = 1;
+  for (let i = 0; i < s.length - 2; i++) batch *= s[i]!;
+  return [batch, s[s.length - 2]!, s[s.length - 1]!];
+}
+
+/**
+ * C = alpha · op(A) · op(B) (+ beta · C), batched over leading dimensions.
+ * A: [B?, M, K] (or [B?, K, M] with transA), B: [B?, K, N] (or [B?, N, K] with transB), C: [B?, M, N].
+ * A or B may be 2-D while the others are batched (the same matrix for every batch entry).
+ */
+export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, opts: MatmulOptions = {}): void {
+  const ta = opts.transA ?? false;
+  const tb = opts.transB ?? false;
+  const [ba, ar, ac] = matrixDims(a);
+  const [bb, br, bc] = matrixDims(b);
+  const [bcount, M, N] = matrixDims(c);
+  const desc = `A ${shapeString(a.shape)}${ta ? "ᵀ" : ""}, B ${shapeString(b.shape)}${tb ? "ᵀ" : ""}, C ${shapeString(c.shape)}`;
+  if (ba < 0 || bb < 0 || bcount < 0) throw runError(`matmul: operands must be at least 2-D (${desc})`);
+  const [am, ak] = ta ? [ac, ar] : [ar, ac];
+  const [bk, bn] = tb ? [bc, br] : [br, bc];
+  if (am !== M || bn !== N || ak !== bk) {
+    throw runError(`matmul: shapes do not match (${desc}): need op(A) [M, K], op(B) [K, N], C [M, N]`);
+  }
+  if ((ba !== 1 && ba !== bcount) || (bb !== 1 && bb !== bcount)) {
+    throw runError(`matmul: batch sizes do not match (${desc})`);
+  }
+  if (a.dtype !== "f32" || b.dtype !== "f32" || c.dtype !== "f32") throw runError(`matmul: f32 only (${desc})`);
+  const K = ak;
+  const sa = ba === 1 ? 0 : M * K;
+  const sb = bb === 1 ? 0 : K * N;
+  const sc = M * N;
+  // vec4 reads need the contiguous dimension and the batch stride to be multiples of 4.
+  const va = (ta ? M % 4 === 0 : K % 4 === 0) && sa % 4 === 0 && (ta ? M >= 4 : K >= 4);
+  const vb = (tb ? K % 4 === 0 : N % 4 === 0) && sb % 4 === 0 && (tb ? K >= 4 : N >= 4);
+  const accumulate = opts.beta !== undefined && opts.beta !== 0;
+  dispatch(gpu, {
+    op: "matmul",
+    shader: MATMUL,
+    entry: "matmul",
+    constants: { TA: ta, TB: tb, VA: va, VB: vb, ACC: accumulate, WGX, WGY },
+    params: packParams([M, N, K, sa, sb, sc], [opts.alpha ?? 1, opts.beta ?? 0]),
+    bindings: [a, vec4View(a), b, vec4View(b), c],
+    workgroups: [Math.ceil(N / (8 * WGX)), Math.ceil(M / (4 * WGY)), bcount],
+  });
+}
+
+/** The whole buffer (a multiple of 16 bytes, from the pool's rounding) for the vec4 view. */
+function vec4View(t: Tensor) {
+  return { tensor: t, offset: 0, size: Math.ceil(t.byteSize / 16) * 16 };
+}
+
+/**
+ * Gradients of C = A·B (no transposes) given dC: dA = dC·Bᵀ, dB = Aᵀ·dC.
+ * With accumulate, they are added to dA and dB (gradient accumulation).
+ */
+export function matmulBackward(gpu: Gpu, a: Tensor, b: Tensor, dc: Tensor, da: Tensor | undefined, db: Tensor | undefined, accumulate = false): void {
+  const beta = accumulate ? 1 : 0;
+  if (da) matmul(gpu, dc, b, da, { transB: true, beta });
+  if (db) matmul(gpu, a, dc, db, { transA: true, beta });
+}

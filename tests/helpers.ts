@@ -1,0 +1,50 @@
+// Shared test helpers: one GPU context per test process, seeded random inputs, NaN poisoning,
+// and comparisons that name the tensor, the index and both values on failure.
+import { acquireGpu, type Gpu, type Tensor, createTensor, writeTensor } from "../src/gpu/index.ts";
+import { randomFloats } from "../src/util/rng.ts";
+
+let gpuPromise: Promise<Gpu> | undefined;
+
+/** The process's GPU (bun runs all test files in one process, so they share it). */
+export function testGpu(): Promise<Gpu> {
+  gpuPromise ??= acquireGpu({});
+  return gpuPromise;
+}
+
+/** Uniform values in [-scale, scale), seeded. */
+export const randomArray = randomFloats;
+
+/** A tensor filled with NaN, so that an element the kernel forgets to write fails the comparison. */
+export function poisoned(gpu: Gpu, shape: number[], label?: string): Tensor {
+  const t = createTensor(gpu, shape, "f32", label);
+  writeTensor(gpu, t, new Float32Array(t.size).fill(Number.NaN));
+  return t;
+}
+
+/** Index of a flat position as [i, j, ...] for messages. */
+function unflatten(i: number, shape: readonly number[]): string {
+  const idx: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx.unshift(i % shape[d]!);
+    i = Math.floor(i / shape[d]!);
+  }
+  return `[${idx.join(",")}]`;
+}
+
+/**
+ * Throws on the first element with |got - want| > atol + rtol·|want| (or a NaN), naming it:
+ * `matmul.C[1,36]: gpu 0.01234 ref 0.01301`.
+ */
+export function expectClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, shape: readonly number[], atol: number, rtol: number): void {
+  if (got.length !== want.length) throw new Error(`${name}: length ${got.length}, want ${want.length}`);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!;
+    const w = want[i]!;
+    const err = Math.abs(g - w);
+    if (!(err <= atol + rtol * Math.abs(w))) {
+      throw new Error(`${name}${unflatten(i, shape)}: gpu ${g} ref ${w} (|diff| ${err.toExponential(3)} > ${atol} + ${rtol}·|ref|)`);
+    }
+    worst = Math.max(worst, err);
+  }
+}

@@ -1,0 +1,104 @@
+// matmul vs its float64 twin at awkward sizes, all transpose variants, batched, accumulate, backward.
+import { describe, expect, test } from "bun:test";
+import { readTensor, tensorFrom, releaseTensor } from "../../src/gpu/index.ts";
+import { matmul, matmulBackward } from "../../src/kernels/matmul.ts";
+import { matmulRef, matmulBackwardRef } from "../../src/ref/matmul.ts";
+import { expectClose, poisoned, randomArray, testGpu } from "../helpers.ts";
+
+// f32 accumulation over K terms of magnitude <= 1: error grows like sqrt(K)·eps.
+const tol = (K: number) => ({ atol: 1e-5 * Math.sqrt(K + 1) * 4, rtol: 1e-4 });
+
+const SIZES: [number, number, number][] = [
+  [1, 1, 1],
+  [37, 61, 53],
+  [129, 257, 1000],
+  [8, 8, 8],
+  [3, 5, 7],
+  [64, 4, 12],
+];
+
+describe("matmul", () => {
+  for (const [M, N, K] of SIZES) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        test(`${M}x${N}x${K} transA=${transA} transB=${transB}`, async () => {
+          const gpu = await testGpu();
+          const av = randomArray(M * K, M * 7 + K);
+          const bv = randomArray(K * N, N * 11 + K);
+          const a = tensorFrom(gpu, av, transA ? [K, M] : [M, K]);
+          const b = tensorFrom(gpu, bv, transB ? [N, K] : [K, N]);
+          const c = poisoned(gpu, [M, N]);
+          matmul(gpu, a, b, c, { transA, transB });
+          const got = await readTensor(gpu, c);
+          const want = matmulRef(av, bv, M, N, K, { transA, transB });
+          const { atol, rtol } = tol(K);
+          expectClose(`matmul.C`, got, want, [M, N], atol, rtol);
+          for (const t of [a, b, c]) releaseTensor(gpu, t);
+        });
+      }
+    }
+  }
+
+  test("batched with a shared B, alpha and accumulate (beta)", async () => {
+    const gpu = await testGpu();
+    const [batch, M, N, K] = [3, 37, 29, 45];
+    const av = randomArray(batch * M * K, 1);
+    const bv = randomArray(K * N, 2);
+    const cv = randomArray(batch * M * N, 3);
+    const a = tensorFrom(gpu, av, [batch, M, K]);
+    const b = tensorFrom(gpu, bv, [K, N]);
+    const c = tensorFrom(gpu, cv, [batch, M, N]);
+    matmul(gpu, a, b, c, { alpha: 0.5, beta: 1 });
+    const got = await readTensor(gpu, c);
+    const want = matmulRef(av, bv, M, N, K, { batch, shareB: true, alpha: 0.5, beta: 1 }, cv);
+    expectClose("matmul.batched.C", got, want, [batch, M, N], 1e-4, 1e-4);
+  });
+
+  test("backward: dA = dC·Bᵀ, dB = Aᵀ·dC, matches the twin", async () => {
+    const gpu = await testGpu();
+    const [M, N, K] = [33, 47, 21];
+    const av = randomArray(M * K, 4);
+    const bv = randomArray(K * N, 5);
+    const dcv = randomArray(M * N, 6);
+    const a = tensorFrom(gpu, av, [M, K]);
+    const b = tensorFrom(gpu, bv, [K, N]);
+    const dc = tensorFrom(gpu, dcv, [M, N]);
+    const da = poisoned(gpu, [M, K]);
+    const db = poisoned(gpu, [K, N]);
+    matmulBackward(gpu, a, b, dc, da, db);
+    const ref = matmulBackwardRef(av, bv, dcv, M, N, K);
+    expectClose("matmul.dA", await readTensor(gpu, da), ref.da, [M, K], 1e-4, 1e-4);
+    expectClose("matmul.dB", await readTensor(gpu, db), ref.db, [K, N], 1e-4, 1e-4);
+  });
+
+  test("the twin's backward agrees with finite differences of the twin's forward", () => {
+    const [M, N, K] = [3, 4, 5];
+    const a = Array.from(randomArray(M * K, 7), Number);
+    const b = Array.from(randomArray(K * N, 8), Number);
+    const dc = Array.from(randomArray(M * N, 9), Number);
+    // L = sum(dC ⊙ (A·B)); dL/dA = dA, dL/dB = dB.
+    const loss = (x: number[], y: number[]) => matmulRef(x, y, M, N, K).reduce((s, v, i) => s + v * dc[i]!, 0);
+    const { da, db } = matmulBackwardRef(a, b, dc, M, N, K);
+    const h = 1e-6;
+    for (let i = 0; i < a.length; i++) {
+      const p = a.slice(); p[i]! += h;
+      const m = a.slice(); m[i]! -= h;
+      expect(Math.abs((loss(p, b) - loss(m, b)) / (2 * h) - da[i]!)).toBeLessThan(1e-6);
+    }
+    for (let i = 0; i < b.length; i++) {
+      const p = b.slice(); p[i]! += h;
+      const m = b.slice(); m[i]! -= h;
+      expect(Math.abs((loss(a, p) - loss(a, m)) / (2 * h) - db[i]!)).toBeLessThan(1e-6);
+    }
+  });
+
+  test("mismatched shapes are an error naming the op and both shapes, before any dispatch", async () => {
+    const gpu = await testGpu();
+    const a = poisoned(gpu, [4, 5]);
+    const b = poisoned(gpu, [6, 7]);
+    const c = poisoned(gpu, [4, 7]);
+    const before = gpu.recorder.total;
+    expect(() => matmul(gpu, a, b, c)).toThrow(/matmul: shapes do not match \(A \[4, 5\], B \[6, 7\], C \[4, 7\]\)/);
+    expect(gpu.recorder.total).toBe(before);
+  });
+});
