@@ -11,7 +11,7 @@ say() { printf 'bootstrap: %s\n' "$*" >&2; }
 # 1. npm packages (bun itself comes from npm, so Node and npm are all a machine needs).
 if [ ! -x node_modules/.bin/bun ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing the npm packages from package-lock.json (npm ci): bun, webgpu (Dawn), tiktoken, yaml, yargs"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error  # no install script is needed (shared/setup.md); none may download
 fi
 BUN=node_modules/.bin/bun
 
