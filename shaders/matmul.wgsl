@@ -1,45 +1,22 @@
-// Batched f32 matmul with register tiles: C[b] = alpha * op(A[b]) · op(B[b]) (+ beta * C[b]).
-// op(A) is [M, K]: A is stored [M, K] (TA = false) or [K, M] (TA = true, i.e. Aᵀ·B).
-// op(B) is [K, N]: B is stored [K, N] (TB = false) or [N, K] (TB = true, i.e. A·Bᵀ).
-// Bindings: 0 params; 1 a (f32 view), 2 a4 (vec4 view of the same buffer); 3 b, 4 b4 likewise;
-//           5 c [batch, M, N] (read_write).
-// Overrides: TA, TB (layouts above); VA, VB: the operand's contiguous dimension and batch stride
-// are multiples of 4, so it may be read as vec4; ACC: add beta * C instead of overwriting;
-// WGX, WGY: workgroup shape.
-// Each invocation computes a 4 x 8 tile of C, reading K in blocks of 4: on lavapipe the cost is
-// loads per FMA (shared/perf.md), so the tile is held in 8 vec4 registers and nothing goes
-// through workgroup memory. Rows and columns past the edge are clamped for loading (no branches
-// in the K loop) and skipped when storing.
-// Grid: [ceil(N / (8*WGX)), ceil(M / (4*WGY)), batch].
+// Batched f32 matmul: C[b] = alpha * op(A[b]) · op(B[b]) (+ bias) (+ beta * C[b]).
+// Bindings, Params and the overrides TA, TB, VA, VB, ACC, BIAS: see shaders/matmul_common.wgsl.
+// Three variants, chosen per adapter by src/kernels/matmul.ts:
+// `matmul` here (CPU adapters without 8-wide subgroups): each invocation computes a 4 x 8 tile
+// of C, reading K in blocks of 4. On lavapipe the cost is loads per FMA (shared/perf.md), so the
+// tile is held in 8 vec4 registers and nothing goes through workgroup memory. Rows and columns
+// past the edge are clamped for loading (no branches in the K loop) and skipped when storing.
+// Overrides WGX, WGY: workgroup shape. Grid: [ceil(N / (8*WGX)), ceil(M / (4*WGY)), batch].
+// `matmul_tiled` here (GPUs): the classic scheme GPUs favour: a 16 x 16 workgroup stages 64 x 16
+// tiles of op(A) and 16 x 64 tiles of op(B) in workgroup memory (zero-padded at the edges), and
+// each invocation accumulates a 4 x 4 block of the 64 x 64 output tile.
+// Grid: [ceil(N / 64), ceil(M / 64), batch].
+// `matmul` in shaders/matmul_subgroup.wgsl (lavapipe): the register tile, sharing B loads
+// across a subgroup.
 
-struct Params { M: u32, N: u32, K: u32, sa: u32, sb: u32, sc: u32, alpha: f32, beta: f32 }
+// #include shaders/matmul_common.wgsl
 
-override TA: bool = false;
-override TB: bool = false;
-override VA: bool = false;
-override VB: bool = false;
-override ACC: bool = false;
 override WGX: u32 = 8u;
 override WGY: u32 = 8u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> a4: array<vec4f>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read> b4: array<vec4f>;
-@group(0) @binding(5) var<storage, read_write> c: array<f32>;
-
-// op(A)[m, k] as a scalar.
-fn load_a(base: u32, m: u32, k: u32) -> f32 {
-  if (TA) { return a[base + k * p.M + m]; }
-  return a[base + m * p.K + k];
-}
-
-// op(B)[k, n] as a scalar.
-fn load_b(base: u32, k: u32, n: u32) -> f32 {
-  if (TB) { return b[base + n * p.K + k]; }
-  return b[base + k * p.N + n];
-}
 
 @compute @workgroup_size(WGX, WGY, 1)
 fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
@@ -63,30 +40,10 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
   let col4b = min(col0 + 4u, N - 4u);
 
   var acc: array<vec4f, 8>; // acc[2*i + h] = C[row0 + i, col0 + 4h .. col0 + 4h + 3]
-
   let kmain = K & ~3u;
   for (var k = 0u; k < kmain; k += 4u) {
-    // A block: ablk[i] = op(A)[row i, k .. k+3]
-    var ablk: array<vec4f, 4>;
-    if (!TA && VA) {
-      for (var i = 0u; i < 4u; i++) { ablk[i] = a4[(abase + rows[i] * K + k) >> 2u]; }
-    } else if (TA && VA) {
-      let v0 = a4[(abase + k * M + row4) >> 2u];
-      let v1 = a4[(abase + (k + 1u) * M + row4) >> 2u];
-      let v2 = a4[(abase + (k + 2u) * M + row4) >> 2u];
-      let v3 = a4[(abase + (k + 3u) * M + row4) >> 2u];
-      // row4 may sit below row0 at the bottom edge; pick the lanes of rows[i].
-      for (var i = 0u; i < 4u; i++) {
-        let l = rows[i] - row4;
-        ablk[i] = vec4f(v0[l], v1[l], v2[l], v3[l]);
-      }
-    } else {
-      for (var i = 0u; i < 4u; i++) {
-        ablk[i] = vec4f(load_a(abase, rows[i], k), load_a(abase, rows[i], k + 1u),
-                        load_a(abase, rows[i], k + 2u), load_a(abase, rows[i], k + 3u));
-      }
-    }
-    // B block: blo[kk], bhi[kk] = op(B)[k + kk, col0 .. col0 + 3], [col0 + 4 .. col0 + 7]
+    let ablk = load_a_block(abase, rows, row4, k); // ablk[i] = op(A)[row i, k .. k+3]
+    // blo[kk], bhi[kk] = op(B)[k + kk, col0 .. col0 + 3], [col0 + 4 .. col0 + 7]
     var blo: array<vec4f, 4>;
     var bhi: array<vec4f, 4>;
     if (!TB && VB) {
@@ -112,45 +69,57 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
     }
     for (var kk = 0u; kk < 4u; kk++) {
       for (var i = 0u; i < 4u; i++) {
-        let av = ablk[i][kk];
-        acc[2u * i] = fma(vec4f(av), blo[kk], acc[2u * i]);
-        acc[2u * i + 1u] = fma(vec4f(av), bhi[kk], acc[2u * i + 1u]);
+        let av = vec4f(ablk[i][kk]);
+        acc[2u * i] = fma(av, blo[kk], acc[2u * i]);
+        acc[2u * i + 1u] = fma(av, bhi[kk], acc[2u * i + 1u]);
       }
     }
   }
-  // K % 4 tail, scalar.
-  for (var k = kmain; k < K; k++) {
-    let lo = vec4f(load_b(bbase, k, cols[0]), load_b(bbase, k, cols[1]), load_b(bbase, k, cols[2]), load_b(bbase, k, cols[3]));
-    let hi = vec4f(load_b(bbase, k, cols[4]), load_b(bbase, k, cols[5]), load_b(bbase, k, cols[6]), load_b(bbase, k, cols[7]));
-    for (var i = 0u; i < 4u; i++) {
-      let av = vec4f(load_a(abase, rows[i], k));
-      acc[2u * i] = fma(av, lo, acc[2u * i]);
-      acc[2u * i + 1u] = fma(av, hi, acc[2u * i + 1u]);
-    }
-  }
-
-  let cbase = batch * p.sc;
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + i;
-    if (r >= M) { break; }
-    for (var j = 0u; j < 8u; j++) {
-      let col = col0 + j;
-      if (col < N) {
-        let idx = cbase + r * N + col;
-        var v = p.alpha * acc[2u * i + (j >> 2u)][j & 3u];
-        if (ACC) { v += p.beta * c[idx]; }
-        c[idx] = v;
-      }
-    }
-  }
+  tail_k(&acc, abase, bbase, rows, cols, kmain);
+  store_tile(batch, row0, col0, acc);
 }
 
-// At the right edge the vec4 start is clamped left (start < want); shift lanes so that lane j
-// holds column want + j. Columns past N get a duplicate that is never stored.
-fn shift_edge(v: vec4f, want: u32, start: u32) -> vec4f {
-  if (start == want) { return v; }
-  let s = min(want - start, 3u);
-  if (s == 1u) { return vec4f(v.y, v.z, v.w, v.w); }
-  if (s == 2u) { return vec4f(v.z, v.w, v.w, v.w); }
-  return vec4f(v.w, v.w, v.w, v.w);
+var<workgroup> tile_a: array<array<f32, 64>, 16>; // tile_a[k][m]
+var<workgroup> tile_b: array<array<f32, 64>, 16>; // tile_b[k][n]
+
+@compute @workgroup_size(16, 16, 1)
+fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
+                @builtin(local_invocation_index) li: u32) {
+  let batch = wid.z;
+  let abase = batch * p.sa;
+  let bbase = batch * p.sb;
+  let m0 = wid.y * 64u;
+  let n0 = wid.x * 64u;
+  var acc: array<vec4f, 4>; // acc[i] = C[m0 + 4*lid.y + i, n0 + 4*lid.x .. +3]
+  for (var k0 = 0u; k0 < p.K; k0 += 16u) {
+    // 1024 elements per tile, 4 per invocation; the fastest-varying index follows memory order.
+    for (var e = 0u; e < 4u; e++) {
+      let flat = e * 256u + li;
+      var km = flat / 64u; var mm = flat % 64u;     // A stored [K, M] (TA): m fastest
+      if (!TA) { km = flat % 16u; mm = flat / 16u; }
+      let ga = m0 + mm;
+      let gk = k0 + km;
+      tile_a[km][mm] = select(0.0, load_a(abase, min(ga, p.M - 1u), min(gk, p.K - 1u)), ga < p.M && gk < p.K);
+      var kn = flat / 64u; var nn = flat % 64u;     // B stored [K, N]: n fastest
+      if (TB) { kn = flat % 16u; nn = flat / 16u; }
+      let gb = n0 + nn;
+      let gkb = k0 + kn;
+      tile_b[kn][nn] = select(0.0, load_b(bbase, min(gkb, p.K - 1u), min(gb, p.N - 1u)), gb < p.N && gkb < p.K);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let bv = vec4f(tile_b[kk][4u * lid.x], tile_b[kk][4u * lid.x + 1u], tile_b[kk][4u * lid.x + 2u], tile_b[kk][4u * lid.x + 3u]);
+      for (var i = 0u; i < 4u; i++) {
+        acc[i] = fma(vec4f(tile_a[kk][4u * lid.y + i]), bv, acc[i]);
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let r = m0 + 4u * lid.y + i;
+    if (r >= p.M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      store_c(batch, r, n0 + 4u * lid.x + j, acc[i][j]);
+    }
+  }
 }

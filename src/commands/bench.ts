@@ -1,14 +1,18 @@
-// `longrl bench matmul [--sizes 256,512,1024,2048] [--json]`: kernel benchmarks (bench/).
+// `longrl bench matmul [--sizes 256,512,1024,2048] [--json]` and `longrl bench kernels [--only a,b] [--json]`:
+// kernel benchmarks (bench/).
 // Each benchmark validates against the float64 twin first, then times; ratios are measured
 // against a baseline on the same device in the same run.
 import type { CommandModule, Argv } from "yargs";
 import { benchMatmul, type MatmulBenchRow } from "../../bench/matmul.ts";
+import { KERNEL_BENCHES, formatBenchRow } from "../../bench/kernels.ts";
+import type { BenchRow } from "../../bench/types.ts";
 import { usageError } from "../util/errors.ts";
 import { type GpuArgs, printJson, withGpu } from "./common.ts";
 
 interface BenchArgs extends GpuArgs {
   what?: string;
   sizes?: string;
+  only?: string;
   json?: boolean;
 }
 
@@ -32,10 +36,12 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
   describe: "benchmark GPU kernels (validated against the float64 twins first)",
   builder: (y: Argv<object>) =>
     y
-      .positional("what", { choices: ["matmul"] as const, describe: "which benchmark" })
+      .positional("what", { choices: ["matmul", "kernels"] as const, describe: "which benchmark" })
+      .option("only", { type: "string", describe: `kernels: comma-separated families (${KERNEL_BENCHES.map((b) => b.name).join(", ")})` })
       .option("sizes", { type: "string", default: "256,512,1024,2048", describe: "square sizes n for matmul" })
       .option("json", { type: "boolean", describe: "print JSON" }) as unknown as Argv<BenchArgs>,
   handler: async (args) => {
+    if (args.what === "kernels") return benchKernels(args);
     const sizes = parseSizes(args.sizes ?? "256,512,1024,2048");
     await withGpu(args, async (gpu) => {
       const a = gpu.summary;
@@ -49,3 +55,24 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     });
   },
 };
+
+async function benchKernels(args: BenchArgs): Promise<void> {
+  const names = KERNEL_BENCHES.map((b) => b.name);
+  const only = args.only?.split(",").map((s) => s.trim()) ?? names;
+  for (const n of only) {
+    if (!names.includes(n)) throw usageError(`--only ${n}: not a kernel family; use some of: ${names.join(", ")}`);
+  }
+  await withGpu(args, async (gpu) => {
+    const a = gpu.summary;
+    const device = `${a.description || a.device} (${a.backend}${a.isFallbackAdapter ? ", software" : ""})`;
+    if (!args.json) process.stdout.write(`device: ${device}\n`);
+    const rows: BenchRow[] = [];
+    for (const b of KERNEL_BENCHES.filter((k) => only.includes(k.name))) {
+      for (const r of await b.run(gpu)) {
+        rows.push(r);
+        if (!args.json) process.stdout.write(`${formatBenchRow(r)}\n`);
+      }
+    }
+    if (args.json) printJson({ benchmark: "kernels", device, rows });
+  });
+}

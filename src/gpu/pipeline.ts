@@ -9,7 +9,10 @@ import { runError } from "../util/errors.ts";
 export interface Shader {
   /** Path relative to the repository, for error messages: "shaders/matmul.wgsl". */
   readonly file: string;
+  /** The source with its `// #include FILE` lines expanded. */
   readonly code: string;
+  /** For each line of `code`: the file and line it came from (compile errors point there). */
+  readonly lines: readonly { file: string; line: number }[];
 }
 
 export type Constants = Readonly<Record<string, number | boolean>>;
@@ -17,8 +20,28 @@ export type Constants = Readonly<Record<string, number | boolean>>;
 const modules = new WeakMap<Gpu, Map<string, GPUShaderModule>>();
 const pendingChecks = new WeakMap<Gpu, Promise<string | undefined>[]>();
 
-export function shader(file: string, code: string): Shader {
-  return { file, code };
+/**
+ * A shader from its file name and text. WGSL has no includes, so a line `// #include NAME`
+ * is replaced by the text given for NAME in `includes` (file paths as keys), one level deep.
+ */
+export function shader(file: string, code: string, includes: Readonly<Record<string, string>> = {}): Shader {
+  const out: string[] = [];
+  const lines: { file: string; line: number }[] = [];
+  code.split("\n").forEach((text, i) => {
+    const m = /^\s*\/\/\s*#include\s+(\S+)\s*$/.exec(text);
+    if (!m) {
+      out.push(text);
+      lines.push({ file, line: i + 1 });
+      return;
+    }
+    const inc = includes[m[1]!];
+    if (inc === undefined) throw new Error(`${file}:${i + 1}: #include ${m[1]}: not given to shader()`);
+    inc.split("\n").forEach((t, j) => {
+      out.push(t);
+      lines.push({ file: m[1]!, line: j + 1 });
+    });
+  });
+  return { file, code: out.join("\n"), lines };
 }
 
 export function pipelineKey(s: Shader, entry: string, constants: Constants = {}): string {
@@ -60,7 +83,8 @@ function getModule(gpu: Gpu, s: Shader): GPUShaderModule {
     if (errors.length) {
       const m = errors[0]!;
       const more = errors.length > 1 ? ` (+${errors.length - 1} more errors)` : "";
-      return `${s.file}:${m.lineNum}:${m.linePos}: WGSL error: ${m.message}${more}`;
+      const at = s.lines[m.lineNum - 1] ?? { file: s.file, line: m.lineNum };
+      return `${at.file}:${at.line}:${m.linePos}: WGSL error: ${m.message}${more}`;
     }
     return err ? `${s.file}: ${firstLine(err.message)}` : undefined;
   });

@@ -4,11 +4,15 @@ import type { Gpu } from "../gpu/context.ts";
 import { dispatch } from "../gpu/recorder.ts";
 import { packParams } from "../gpu/params.ts";
 import { shader } from "../gpu/pipeline.ts";
-import { type Tensor, shapeString } from "../gpu/tensor.ts";
+import { type Tensor, createTensor, shapeString } from "../gpu/tensor.ts";
 import { runError } from "../util/errors.ts";
 import source from "../../shaders/matmul.wgsl" with { type: "text" };
+import subgroupSource from "../../shaders/matmul_subgroup.wgsl" with { type: "text" };
+import commonSource from "../../shaders/matmul_common.wgsl" with { type: "text" };
 
-const MATMUL = shader("shaders/matmul.wgsl", source);
+const INCLUDES = { "shaders/matmul_common.wgsl": commonSource };
+const MATMUL = shader("shaders/matmul.wgsl", source, INCLUDES);
+const MATMUL_SUBGROUP = shader("shaders/matmul_subgroup.wgsl", subgroupSource, INCLUDES);
 const WGX = 8;
 const WGY = 8;
 
@@ -21,6 +25,33 @@ export interface MatmulOptions {
   alpha?: number;
   /** Accumulate: C = alpha·op(A)·op(B) + beta·C (default: overwrite C). */
   beta?: number;
+  /** Fused bias [N], added to every row of C (Qwen2's q/k/v projections). */
+  bias?: Tensor;
+  /** Kernel variant; default by adapter (defaultMatmulVariant). */
+  variant?: MatmulVariant;
+}
+
+export type MatmulVariant = "register" | "subgroup" | "tiled";
+
+/** Whether the adapter has subgroups of exactly 8 lanes (what matmul_subgroup.wgsl assumes). */
+export function hasSubgroupsOf8(gpu: Gpu): boolean {
+  const info = gpu.adapter.info as unknown as { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return gpu.features.includes("subgroups") && info.subgroupMinSize === 8 && info.subgroupMaxSize === 8;
+}
+
+/** CPU adapters (lavapipe): register tiles, sharing B through 8-wide subgroups when there are
+ *  such; GPUs: workgroup-memory tiles. */
+export function defaultMatmulVariant(gpu: Gpu): MatmulVariant {
+  if (!gpu.isSoftware) return "tiled";
+  return hasSubgroupsOf8(gpu) ? "subgroup" : "register";
+}
+
+/** A 4-element tensor bound where an entry point's layout has a slot the call does not use. */
+const dummies = new WeakMap<Gpu, Tensor>();
+function dummy(gpu: Gpu): Tensor {
+  let t = dummies.get(gpu);
+  if (!t || t.released) dummies.set(gpu, (t = createTensor(gpu, [4], "f32", "matmul.unused")));
+  return t;
 }
 
 /** Splits a [..., R, C] shape into (batch, R, C). A 2-D tensor has batch 1. */
@@ -61,14 +92,46 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, opts: MatmulOp
   // vec4 reads need the contiguous dimension and the batch stride to be multiples of 4.
   const va = (ta ? M % 4 === 0 : K % 4 === 0) && sa % 4 === 0 && (ta ? M >= 4 : K >= 4);
   const vb = (tb ? K % 4 === 0 : N % 4 === 0) && sb % 4 === 0 && (tb ? K >= 4 : N >= 4);
+  if (opts.bias && (opts.bias.size !== N || opts.bias.dtype !== "f32")) {
+    throw runError(`matmul: bias ${shapeString(opts.bias.shape)} does not match N = ${N} (${desc})`);
+  }
   const accumulate = opts.beta !== undefined && opts.beta !== 0;
+  const variant = opts.variant ?? defaultMatmulVariant(gpu);
+  if (variant === "subgroup" && !hasSubgroupsOf8(gpu)) throw runError("matmul: the subgroup variant needs subgroups of exactly 8 lanes");
+  const common = { TA: ta, TB: tb, ACC: accumulate, BIAS: opts.bias !== undefined };
+  const params = packParams([M, N, K, sa, sb, sc], [opts.alpha ?? 1, opts.beta ?? 0]);
+  const bias = opts.bias ?? dummy(gpu);
+  if (variant === "tiled") {
+    dispatch(gpu, {
+      op: "matmul",
+      shader: MATMUL,
+      entry: "matmul_tiled",
+      constants: common,
+      params,
+      bindings: [a, undefined, b, undefined, c, bias],
+      workgroups: [Math.ceil(N / 64), Math.ceil(M / 64), bcount],
+    });
+    return;
+  }
+  if (variant === "subgroup") {
+    dispatch(gpu, {
+      op: "matmul",
+      shader: MATMUL_SUBGROUP,
+      entry: "matmul",
+      constants: { ...common, VA: va, VB: vb, WGY },
+      params,
+      bindings: [a, vec4View(a), b, vec4View(b), c, bias],
+      workgroups: [Math.ceil(N / (8 * WGY)), Math.ceil(M / 32), bcount],
+    });
+    return;
+  }
   dispatch(gpu, {
     op: "matmul",
     shader: MATMUL,
     entry: "matmul",
-    constants: { TA: ta, TB: tb, VA: va, VB: vb, ACC: accumulate, WGX, WGY },
-    params: packParams([M, N, K, sa, sb, sc], [opts.alpha ?? 1, opts.beta ?? 0]),
-    bindings: [a, vec4View(a), b, vec4View(b), c],
+    constants: { ...common, VA: va, VB: vb, WGX, WGY },
+    params,
+    bindings: [a, vec4View(a), b, vec4View(b), c, bias],
     workgroups: [Math.ceil(N / (8 * WGX)), Math.ceil(M / (4 * WGY)), bcount],
   });
 }

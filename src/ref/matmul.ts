@@ -10,6 +10,8 @@ export interface MatmulRefOptions {
   batch?: number;
   shareA?: boolean;
   shareB?: boolean;
+  /** Bias [N] added to every row. */
+  bias?: ArrayLike<number>;
 }
 
 /** C = alpha·op(A)·op(B) + beta·C on [M, K] · [K, N] (returned; c0 is the initial C for beta). */
@@ -24,7 +26,7 @@ export function matmulRef(
     for (let m = 0; m < M; m++) {
       for (let n = 0; n < N; n++) {
         const idx = z * M * N + m * N + n;
-        out[idx] = matmulRefAt(a, b, M, N, K, opts, z, m, n) + (beta !== 0 && c0 ? beta * c0[idx]! : 0);
+        out[idx] = matmulRefAt(a, b, M, N, K, opts, z, m, n) + (opts.bias ? opts.bias[n]! : 0) + (beta !== 0 && c0 ? beta * c0[idx]! : 0);
       }
     }
   }

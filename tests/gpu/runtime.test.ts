@@ -23,6 +23,17 @@ describe("gpu runtime", () => {
     await readTensor(gpu, ok);
   });
 
+  test("an error inside an included file names that file and its line", async () => {
+    const gpu = await testGpu();
+    const inc = "// a helper\nfn bad() -> f32 { return 1u; }\n";
+    const s = shader("shaders/includer-for-test.wgsl", "// #include shaders/inc-for-test.wgsl\n@group(0) @binding(1) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(1) fn main() { o[0] = bad(); }\n", {
+      "shaders/inc-for-test.wgsl": inc,
+    });
+    dispatch(gpu, { op: "inc", shader: s, entry: "main", bindings: [createTensor(gpu, [1])], workgroups: 1 });
+    await expect(sync(gpu)).rejects.toThrow(/^shaders\/inc-for-test\.wgsl:2:\d+: WGSL error/);
+    expect(() => shader("x.wgsl", "// #include missing.wgsl\n")).toThrow("x.wgsl:1: #include missing.wgsl: not given to shader()");
+  });
+
   test("released buffers are reused by the next tensor of that size", async () => {
     const gpu = await testGpu();
     const a = createTensor(gpu, [123, 7]);

@@ -39,6 +39,31 @@ describe("matmul", () => {
     }
   }
 
+  for (const variant of ["register", "subgroup", "tiled"] as const) {
+    for (const [M, N, K] of [[37, 61, 53], [129, 67, 100], [1, 1, 1]] as const) {
+      for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        test(`variant ${variant} ${M}x${N}x${K} transA=${transA} transB=${transB}, bias and accumulate`, async () => {
+          const gpu = await testGpu();
+          const av = randomArray(M * K, 21);
+          const bv = randomArray(K * N, 22);
+          const biasv = randomArray(N, 23);
+          const cv = randomArray(M * N, 24);
+          const a = tensorFrom(gpu, av, transA ? [K, M] : [M, K]);
+          const b = tensorFrom(gpu, bv, transB ? [N, K] : [K, N]);
+          const bias = tensorFrom(gpu, biasv, [N]);
+          const c = poisoned(gpu, [M, N]);
+          matmul(gpu, a, b, c, { transA, transB, variant, bias });
+          const { atol, rtol } = tol(K);
+          expectClose(`matmul.${variant}.C`, await readTensor(gpu, c), matmulRef(av, bv, M, N, K, { transA, transB, bias: biasv }), [M, N], atol, rtol);
+          const c2 = tensorFrom(gpu, cv, [M, N]);
+          matmul(gpu, a, b, c2, { transA, transB, variant, alpha: 2, beta: -1 });
+          expectClose(`matmul.${variant}.acc`, await readTensor(gpu, c2), matmulRef(av, bv, M, N, K, { transA, transB, alpha: 2, beta: -1 }, cv), [M, N], 2 * atol, rtol);
+          for (const t of [a, b, bias, c, c2]) releaseTensor(gpu, t);
+        });
+      }
+    }
+  }
+
   test("batched with a shared B, alpha and accumulate (beta)", async () => {
     const gpu = await testGpu();
     const [batch, M, N, K] = [3, 37, 29, 45];
