@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 # 1. npm packages (bun itself comes from npm, so Node and npm are all a machine needs).
-if [ ! -x node_modules/.bin/bun ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if ! node_modules/.bin/bun --version >/dev/null 2>&1 || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing the npm packages from package-lock.json (npm ci): bun, webgpu (Dawn), tiktoken, yaml, yargs"
-  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error  # no install script is needed (shared/setup.md); none may download
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error  # no package's script runs...
+  # ...except bun's: its bin/bun.exe is a stub until install.js moves in the binary from the optional
+  # package @oven/bun-<os>-<arch> (already installed by npm ci, so nothing is downloaded).
+  (cd node_modules/bun && node install.js)
 fi
 BUN=node_modules/.bin/bun
 
@@ -38,7 +41,7 @@ fi
 if ! command -v apt-get >/dev/null || [ "$SUDO" = none ]; then
   say "no WebGPU adapter found, and this script can only install a driver on Debian/Ubuntu as root or with sudo."
   say "With a GPU: install its Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver."
-  say "Without one, on Debian/Ubuntu, as root: $INSTALL_CMD"
+  say "Without one, on Debian/Ubuntu: sudo sh -c \"$INSTALL_CMD\""
   exit 1
 fi
 
