@@ -11,6 +11,7 @@ import { benchCommand } from "./commands/bench.ts";
 import { selfcheckCommand } from "./commands/selfcheck.ts";
 import { verifyCommand } from "./commands/verify.ts";
 import { dataCommand } from "./commands/data.ts";
+import { tokenizeCommand } from "./commands/tokenize.ts";
 
 export async function main(argv: string[]): Promise<number> {
   let usageFailure: string | undefined;
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(benchCommand)
     .command(verifyCommand)
     .command(dataCommand)
+    .command(tokenizeCommand)
     .demandCommand(1, "name a command; `longrl --help` lists them")
     .strict()
     .recommendCommands()
