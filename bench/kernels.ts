@@ -3,6 +3,7 @@
 import type { Gpu } from "../src/gpu/index.ts";
 import { benchMatmul } from "./matmul.ts";
 import { benchTfjsMatmul } from "./tfjs.ts";
+import { benchOptimizer } from "./optimizer.ts";
 import type { BenchRow } from "./types.ts";
 
 export interface KernelBench {
@@ -38,7 +39,10 @@ async function matmulRows(gpu: Gpu): Promise<BenchRow[]> {
   return rows;
 }
 
-export const KERNEL_BENCHES: KernelBench[] = [{ name: "matmul", run: matmulRows }];
+export const KERNEL_BENCHES: KernelBench[] = [
+  { name: "matmul", run: matmulRows },
+  { name: "optimizer", run: benchOptimizer },
+];
 
 export function formatBenchRow(r: BenchRow): string {
   const ratio = r.ratio !== undefined ? `${r.ratio.toFixed(2)}x vs ${r.baseline} (${r.baselineMs!.toFixed(2)} ms)` : "";
