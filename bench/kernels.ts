@@ -4,6 +4,7 @@ import type { Gpu } from "../src/gpu/index.ts";
 import { benchMatmul } from "./matmul.ts";
 import { benchTfjsMatmul } from "./tfjs.ts";
 import { benchOptimizer } from "./optimizer.ts";
+import { benchLayers } from "./layers.ts";
 import type { BenchRow } from "./types.ts";
 
 export interface KernelBench {
@@ -41,6 +42,7 @@ async function matmulRows(gpu: Gpu): Promise<BenchRow[]> {
 
 export const KERNEL_BENCHES: KernelBench[] = [
   { name: "matmul", run: matmulRows },
+  { name: "layers", run: benchLayers },
   { name: "optimizer", run: benchOptimizer },
 ];
 

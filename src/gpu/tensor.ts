@@ -126,6 +126,12 @@ export function copyTensor(gpu: Gpu, src: Tensor, dst: Tensor): void {
   if (src.size > 0) encoderForCopy(gpu).copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.size * 4);
 }
 
+/** Records zeroing a whole tensor (any size: no binding, so no binding-size limit). */
+export function zeroTensor(gpu: Gpu, t: Tensor): void {
+  if (t.released) throw runError(`zeroTensor: ${t.label ?? "tensor"} ${shapeString(t.shape)} was released`);
+  if (t.size > 0) encoderForCopy(gpu).clearBuffer(t.buffer, 0, t.size * 4);
+}
+
 /** A view with another shape over the same buffer (no copy). */
 export function reshape(t: Tensor, shape: readonly number[]): Tensor {
   if (numel(shape) !== t.size) throw runError(`reshape: ${shapeString(t.shape)} into ${shapeString(shape)}: sizes differ`);

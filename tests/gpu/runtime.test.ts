@@ -1,9 +1,9 @@
 // The GPU runtime: compile errors with file and line, the buffer pool, binding limits, grid
 // folding, bad backend names, and the two crashes of shared/setup.md (in a child process).
 import { describe, expect, test } from "bun:test";
-import { createTensor, dispatch, foldGrid, readTensor, releaseTensor, shader, sync, acquireGpu, listAdapters, packParams } from "../../src/gpu/index.ts";
+import { createTensor, tensorFrom, zeroTensor, dispatch, foldGrid, readTensor, releaseTensor, shader, sync, acquireGpu, listAdapters, packParams } from "../../src/gpu/index.ts";
 import { loadDawn } from "../../src/gpu/dawn.ts";
-import { testGpu } from "../helpers.ts";
+import { randomArray, testGpu } from "../helpers.ts";
 
 describe("gpu runtime", () => {
   test("the device has the adapter's limits, not WebGPU's defaults", async () => {
@@ -32,6 +32,13 @@ describe("gpu runtime", () => {
     dispatch(gpu, { op: "inc", shader: s, entry: "main", bindings: [createTensor(gpu, [1])], workgroups: 1 });
     await expect(sync(gpu)).rejects.toThrow(/^shaders\/inc-for-test\.wgsl:2:\d+: WGSL error/);
     expect(() => shader("x.wgsl", "// #include missing.wgsl\n")).toThrow("x.wgsl:1: #include missing.wgsl: not given to shader()");
+  });
+
+  test("zeroTensor clears every element, ordered after earlier work", async () => {
+    const gpu = await testGpu();
+    const t = tensorFrom(gpu, randomArray(1037, 5), [1037]);
+    zeroTensor(gpu, t);
+    expect(Array.from(await readTensor(gpu, t)).every((v) => v === 0)).toBe(true);
   });
 
   test("released buffers are reused by the next tensor of that size", async () => {
