@@ -5,6 +5,7 @@ import { benchMatmul } from "./matmul.ts";
 import { benchTfjsMatmul } from "./tfjs.ts";
 import { benchOptimizer } from "./optimizer.ts";
 import { benchLayers } from "./layers.ts";
+import { benchLogprobs } from "./logprobs.ts";
 import type { BenchRow } from "./types.ts";
 
 export interface KernelBench {
@@ -43,6 +44,7 @@ async function matmulRows(gpu: Gpu): Promise<BenchRow[]> {
 export const KERNEL_BENCHES: KernelBench[] = [
   { name: "matmul", run: matmulRows },
   { name: "layers", run: benchLayers },
+  { name: "logprobs", run: (gpu) => benchLogprobs(gpu) },
   { name: "optimizer", run: benchOptimizer },
 ];
 
