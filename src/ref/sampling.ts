@@ -2,15 +2,10 @@
 // the same generator bits, the same kept sets (by sorting instead of bisection) and the same
 // inverse-CDF draw in id order. The GPU sums in f32, so when u·Z (or top_p·mass) falls within
 // rounding of a boundary the two may pick neighbours; such rows are flagged `nearTie`.
+import type { SamplingOptions } from "../kernels/sampling.ts";
 
-export interface SamplingRefOptions {
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  seed?: number;
-  step?: number;
-  rowOffset?: number;
-}
+/** The kernel's options (src/kernels/sampling.ts), same meaning and defaults. */
+export type SamplingRefOptions = SamplingOptions;
 
 /** Relative distance to a boundary under which the f32 kernel may decide differently. */
 const TIE = 3e-6;
