@@ -105,11 +105,29 @@ export function writeTensor(gpu: Gpu, t: Tensor, data: HostArray | readonly numb
   if (arr.length > 0) gpu.device.queue.writeBuffer(t.buffer, 0, arr.buffer, arr.byteOffset, arr.byteLength);
 }
 
+/** Writes host values into elements [offset, offset + data.length) of a tensor (flushes first, as writeTensor). */
+export function writeTensorAt(gpu: Gpu, t: Tensor, offset: number, data: HostArray): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset + data.length > t.size) {
+    throw runError(`writeTensorAt ${t.label ?? ""} ${shapeString(t.shape)}: elements [${offset}, ${offset + data.length}) are outside it`);
+  }
+  hostArray(t.dtype, data);
+  if (gpu.recorder.pending > 0 || gpu.recorder.encoder) flush(gpu);
+  if (data.length > 0) gpu.device.queue.writeBuffer(t.buffer, offset * 4, data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Reads elements [offset, offset + count) of a tensor (waits for all recorded work). */
+export async function readTensorRange(gpu: Gpu, t: Tensor, offset: number, count: number): Promise<HostArray> {
+  if (t.released) throw runError(`readTensorRange: ${t.label ?? "tensor"} ${shapeString(t.shape)} was released`);
+  if (!Number.isInteger(offset) || offset < 0 || count < 0 || offset + count > t.size) {
+    throw runError(`readTensorRange ${t.label ?? ""} ${shapeString(t.shape)}: elements [${offset}, ${offset + count}) are outside it`);
+  }
+  const bytes = await readBytes(gpu, t.buffer, offset * 4, count * 4, `reading ${t.label ?? "tensor"}`);
+  return t.dtype === "f32" ? new Float32Array(bytes) : t.dtype === "u32" ? new Uint32Array(bytes) : new Int32Array(bytes);
+}
+
 /** Reads a tensor back to the host (waits for all recorded work). */
 export async function readTensor(gpu: Gpu, t: Tensor): Promise<HostArray> {
-  if (t.released) throw runError(`readTensor: ${t.label ?? "tensor"} ${shapeString(t.shape)} was released`);
-  const bytes = await readBytes(gpu, t.buffer, 0, t.size * 4, `reading ${t.label ?? "tensor"}`);
-  return t.dtype === "f32" ? new Float32Array(bytes) : t.dtype === "u32" ? new Uint32Array(bytes) : new Int32Array(bytes);
+  return readTensorRange(gpu, t, 0, t.size);
 }
 
 /** Reads one element (e.g. a loss) without copying the whole tensor. */

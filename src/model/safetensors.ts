@@ -6,7 +6,7 @@
 // tensor. Name mapping and checkpoint directories live in checkpoint.ts, not here.
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { type Gpu, type Tensor, flush, readTensor, shapeString, writeTensor } from "../gpu/index.ts";
+import { type Gpu, type Tensor, readTensor, shapeString, writeTensor, writeTensorAt } from "../gpu/index.ts";
 import { runError, usageError } from "../util/errors.ts";
 
 export type StDtype = "F32" | "F16" | "BF16" | "F64";
@@ -193,11 +193,9 @@ export function uploadTensor(gpu: Gpu, t: StTensor, dst: Tensor, chunk = CHUNK):
     return;
   }
   const buf = new Float32Array(chunk);
-  flush(gpu); // queue writes run ahead of recorded work; submit that first (as writeTensor does)
   for (let first = 0; first < n; first += chunk) {
     const count = Math.min(chunk, n - first);
-    const part = readF32(t, first, count, buf.subarray(0, count));
-    gpu.device.queue.writeBuffer(dst.buffer, first * 4, part.buffer, part.byteOffset, count * 4);
+    writeTensorAt(gpu, dst, first, readF32(t, first, count, buf.subarray(0, count)));
   }
 }
 

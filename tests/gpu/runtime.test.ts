@@ -1,7 +1,7 @@
 // The GPU runtime: compile errors with file and line, the buffer pool, binding limits, grid
 // folding, bad backend names, and the two crashes of shared/setup.md (in a child process).
 import { describe, expect, test } from "bun:test";
-import { createTensor, tensorFrom, zeroTensor, dispatch, foldGrid, readTensor, releaseTensor, shader, sync, acquireGpu, listAdapters, packParams } from "../../src/gpu/index.ts";
+import { createTensor, tensorFrom, zeroTensor, writeTensorAt, readTensorRange, dispatch, foldGrid, readTensor, releaseTensor, shader, sync, acquireGpu, listAdapters, packParams } from "../../src/gpu/index.ts";
 import { loadDawn } from "../../src/gpu/dawn.ts";
 import { randomArray, testGpu } from "../helpers.ts";
 
@@ -39,6 +39,15 @@ describe("gpu runtime", () => {
     const t = tensorFrom(gpu, randomArray(1037, 5), [1037]);
     zeroTensor(gpu, t);
     expect(Array.from(await readTensor(gpu, t)).every((v) => v === 0)).toBe(true);
+  });
+
+  test("writeTensorAt and readTensorRange touch only their range; out of range is an error", async () => {
+    const gpu = await testGpu();
+    const t = tensorFrom(gpu, new Float32Array(37).fill(1), [37]);
+    writeTensorAt(gpu, t, 30, Float32Array.from([5, 6, 7]));
+    expect(Array.from(await readTensorRange(gpu, t, 29, 5))).toEqual([1, 5, 6, 7, 1]);
+    expect(() => writeTensorAt(gpu, t, 35, Float32Array.from([1, 2, 3]))).toThrow("elements [35, 38) are outside it");
+    await expect(readTensorRange(gpu, t, 36, 2)).rejects.toThrow("elements [36, 38) are outside it");
   });
 
   test("released buffers are reused by the next tensor of that size", async () => {
