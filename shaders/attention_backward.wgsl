@@ -29,6 +29,14 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workg
   var j: array<u32, 4>;     // this lane's keys
   var gk: array<vec4f, 64>; // gk[r * D4 + c]: dk / scale of key j[r], columns 4c .. 4c+3
   var gv: array<vec4f, 64>; // gv[r * D4 + c]: dv
+  var segs: array<u32, 32>; // segStart of the block's queries i0 .. i0 + QB - 1
+  var s: array<f32, 64>;    // s[r * QB + i]: scores, then p
+  var dp: array<f32, 64>;   // dp[r * QB + i]: dout_i · v_j, then ds
+  var kc: array<vec4f, 4>;
+  var vc: array<vec4f, 4>;
+  var a: vec4f;
+  var e: vec4f;
+  var seen: bool;
   for (var r = 0u; r < R; r++) {
     j[r] = k0 + lane + 8u * r;
     for (var c = 0u; c < D4; c++) {
@@ -36,21 +44,13 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workg
       gv[r * D4 + c] = vec4f(0.0);
     }
   }
-  var kcache: array<vec4f, 64>;
-  var vcache: array<vec4f, 64>;
-  if (CACHE) {
-    for (var r = 0u; r < R; r++) {
-      for (var c = 0u; c < D4; c++) { kcache[r * D4 + c] = k[krow(j[r]) + c]; vcache[r * D4 + c] = v[krow(j[r]) + c]; }
-    }
-  }
   for (var g = 0u; g < G; g++) {
     g_h = g_hk * G + g;
     for (var i0 = k0 / QB * QB; i0 < g_len; i0 += QB) {
-      var segs: array<u32, 16>; // segStart of queries i0 .. i0 + QB - 1
       for (var i = 0u; i < QB; i++) { segs[i] = 0u; }
-      if (MASK) {
+      if ((p.masks & HAS_SEG) != 0u) {
         // Skip the block unless one of its queries sees one of the tile's keys.
-        var seen = false;
+        seen = false;
         for (var n = 0u; n < NB; n++) {
           let s8 = seg8(i0 + 8u * n);
           for (var i = 0u; i < 8u; i++) {
@@ -61,21 +61,14 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workg
         }
         if (!seen) { continue; }
       }
-      var s: array<f32, 64>;  // s[r * QB + i]: scores, then p
-      var dp: array<f32, 64>; // dp[r * QB + i]: dout_i · v_j, then ds
       for (var i = 0u; i < R * QB; i++) {
         s[i] = 0.0;
         dp[i] = 0.0;
       }
       for (var c = 0u; c < D4; c++) {
-        var kc: array<vec4f, 4>;
-        var vc: array<vec4f, 4>;
         for (var r = 0u; r < R; r++) {
-          if (CACHE) { kc[r] = kcache[r * D4 + c]; vc[r] = vcache[r * D4 + c]; }
-          else {
           kc[r] = k[krow(j[r]) + c];
           vc[r] = v[krow(j[r]) + c];
-          }
         }
         for (var n = 0u; n < NB; n++) {
           let qb = q8(i0 + 8u * n, c);
@@ -104,8 +97,8 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workg
           let qb = q8(i0 + 8u * n, c);
           let ob = do8(i0 + 8u * n, c);
           for (var r = 0u; r < R; r++) {
-            var a = gv[r * D4 + c];
-            var e = gk[r * D4 + c];
+            a = gv[r * D4 + c];
+            e = gk[r * D4 + c];
             for (var i = 0u; i < 8u; i++) {
               a = fma(vec4f(s[r * QB + 8u * n + i]), ob[i], a);
               e = fma(vec4f(dp[r * QB + 8u * n + i]), qb[i], e);
@@ -142,6 +135,11 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   var seg: array<u32, 4>;
   var st: array<vec2f, 4>;   // (lse, delta)
   var acc: array<vec4f, 64>; // acc[r * D4 + c]: dq / scale of query t[r]
+  var s: array<f32, 64>;     // s[r * KB + j]: scores, then ds
+  var dp: array<f32, 64>;    // dout_i · v_j
+  var qv: array<vec4f, 4>;
+  var ov: array<vec4f, 4>;
+  var a: vec4f;
   for (var r = 0u; r < R; r++) {
     t[r] = q0 + lane + 8u * r;
     seg[r] = seg_of(t[r]);
@@ -149,34 +147,21 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
     for (var c = 0u; c < D4; c++) { acc[r * D4 + c] = vec4f(0.0); }
   }
   var skip = vec2u(0u);
-  if (MASK) { skip = skip_range(tile_min_seg(q0), KB); }
+  if ((p.masks & HAS_SEG) != 0u) { skip = skip_range(tile_min_seg(q0), KB); }
   let kend = min(q0 + 8u * R, g_len);
-  var qcache: array<vec4f, 64>;
-  var ocache: array<vec4f, 64>;
-  if (CACHE) {
-    for (var r = 0u; r < R; r++) {
-      for (var c = 0u; c < D4; c++) { qcache[r * D4 + c] = q[qrow(t[r]) + c]; ocache[r * D4 + c] = dout[qrow(t[r]) + c]; }
-    }
-  }
 
   var j0 = 0u;
   loop {
     if (j0 == skip.x) { j0 = skip.y; }
     if (j0 >= kend) { break; }
-    var s: array<f32, 64>;  // s[r * KB + j]: scores, then ds
-    var dp: array<f32, 64>; // dout_i · v_j
     for (var i = 0u; i < R * KB; i++) {
       s[i] = 0.0;
       dp[i] = 0.0;
     }
     for (var c = 0u; c < D4; c++) {
-      var qv: array<vec4f, 4>;
-      var ov: array<vec4f, 4>;
       for (var r = 0u; r < R; r++) {
-        if (CACHE) { qv[r] = qcache[r * D4 + c]; ov[r] = ocache[r * D4 + c]; } else {
         qv[r] = q[qrow(t[r]) + c];
         ov[r] = dout[qrow(t[r]) + c];
-        }
       }
       for (var n = 0u; n < NB; n++) {
         let kb = k8(j0 + 8u * n, c);
@@ -200,7 +185,7 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
       for (var n = 0u; n < NB; n++) {
         let kb = k8(j0 + 8u * n, c);
         for (var r = 0u; r < R; r++) {
-          var a = acc[r * D4 + c];
+          a = acc[r * D4 + c];
           for (var j = 0u; j < 8u; j++) { a = fma(vec4f(s[r * KB + 8u * n + j]), kb[j], a); }
           acc[r * D4 + c] = a;
         }

@@ -7,23 +7,21 @@
 //   prefixLen u32 [B], segStart u32 [B, T], seqLen u32 [B] (each optional; see `visible`).
 // Bindings: 0 params; 1 q, 2 k, 3 v, 4 out, 5 lse, 6 dout, 7 stats, 8 dq, 9 dk, 10 dv (vec4 views
 // except lse and stats); 11 prefixLen, 12 segStart, 13 seqLen. Each entry uses a subset.
-// Toolchain note: a `var` declared inside a loop body is NOT re-zeroed on each iteration by this
-// Dawn + lavapipe stack (seen here), so every per-iteration array is zeroed explicitly.
+// Toolchain notes (Dawn + lavapipe, seen here): a `var` declared inside a loop body is not re-zeroed
+// on each iteration, and it can make the shader compiler take 5-15 s instead of ~1 s. So every
+// array lives at function scope and is reset explicitly where needed.
 
 struct Params {
   B: u32, T: u32, H: u32, Hkv: u32,
   tiles: u32,      // row tiles per (b, head): ceil(T / (8 * R))
   count: u32,      // workgroups that do work (the grid may be folded and padded)
-  has_prefix: u32, // prefixLen is bound
+  masks: u32,      // which masks are bound: HAS_SEG | HAS_PREFIX | HAS_SEQLEN
   scale: f32,      // softmax scale, 1/sqrt(D) by default
 }
 
 override D: u32 = 64u;       // head dim, a multiple of 4, at most 128
 override R: u32 = 2u;        // rows owned per lane: queries (forward, dq) or keys (dk/dv); R * D <= 256
 override NB: u32 = 2u;       // the rows shared per step: 8 * NB keys (forward, dq) or queries (dk/dv)
-override MASK: bool = false; // segStart (and maybe prefixLen) bound: shared-prefix packing
-override SEQLEN: bool = false; // seqLen bound: padded rows
-override CACHE: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4f>;
@@ -40,8 +38,12 @@ override CACHE: bool = false;
 @group(0) @binding(12) var<storage, read> seg_start: array<u32>;
 @group(0) @binding(13) var<storage, read> seq_len: array<u32>;
 
+// Masks are runtime flags, not override constants: a few integer ops per (query, key) pair cost
+// nothing next to 4·D FMAs, and every variant is one more pipeline to compile (seconds on lavapipe).
+const HAS_SEG = 1u;    // segStart bound: shared-prefix packing
+const HAS_PREFIX = 2u; // prefixLen bound (with segStart)
+const HAS_SEQLEN = 4u; // seqLen bound: padded rows
 const NEG = -3.0e38; // "minus infinity" for running maxima (finite: exp(NEG - NEG) is 1, not NaN)
-const D4MAX = 32u;   // D / 4 at most
 
 // Per-workgroup state, set by `begin`: batch row, query head, kv head, lane, valid length, prefix.
 var<private> g_b: u32;
@@ -61,9 +63,9 @@ fn begin(b: u32, h: u32, lane: u32) {
   g_hk = h / (p.H / p.Hkv);
   g_lane = lane;
   g_len = p.T;
-  if (SEQLEN) { g_len = min(seq_len[b], p.T); }
+  if ((p.masks & HAS_SEQLEN) != 0u) { g_len = min(seq_len[b], p.T); }
   g_prefix = 0u;
-  if (MASK && p.has_prefix != 0u) { g_prefix = prefix_len[b]; }
+  if ((p.masks & HAS_PREFIX) != 0u) { g_prefix = prefix_len[b]; }
 }
 
 // Row offsets (vec4 units) of token t (clamped into the sequence, so loads never leave it).
@@ -71,9 +73,9 @@ fn qrow(t: u32) -> u32 { return ((g_b * p.T + min(t, p.T - 1u)) * p.H + g_h) * (
 fn krow(t: u32) -> u32 { return ((g_b * p.T + min(t, p.T - 1u)) * p.Hkv + g_hk) * (D / 4u); }
 fn stat_index(t: u32) -> u32 { return (g_b * p.H + g_h) * p.T + min(t, p.T - 1u); }
 
-// segStart of query t (0 without MASK: then `visible` is plain causal).
+// segStart of query t (0 without segStart: then `visible` is plain causal).
 fn seg_of(t: u32) -> u32 {
-  if (MASK) { return seg_start[g_b * p.T + min(t, p.T - 1u)]; }
+  if ((p.masks & HAS_SEG) != 0u) { return seg_start[g_b * p.T + min(t, p.T - 1u)]; }
   return 0u;
 }
 

@@ -11,7 +11,9 @@
 //
 // attention_decode_partial: part[(b*H + h)*C + c] = (m, l) and acc[D] of chunk c (C = CP + CS
 //   chunks of `chunk` keys: CP over the prefix capacity P, then CS over S). Invocation per
-//   (b, h, c); grid ceil(B·H·C / 64). Bindings 1 q [B, H*D], 2 kp, 3 vp, 4 prefixRow u32 [B],
+//   (b, group of HG heads sharing a kv head, c), so each K/V row it reads serves HG queries.
+//   Two dispatches: PREFIX over the CP prefix chunks, grid ceil(B·(H/HG)·CP / 64); then without,
+//   over the CS own chunks, grid ceil(B·(H/HG)·CS / 64). Bindings 1 q [B, H*D], 2 kp, 3 vp, 4 prefixRow u32 [B],
 //   5 prefixLen u32 [Bp], 6 k, 7 v, 8 lens u32 [B], 9 part [B·H·C, D/4 + 1] vec4 (read_write).
 // attention_decode_combine: out[b, h*D + 4c ..] = merge over chunks (in order) of part.
 //   Invocation per (b, h, c < D/4); grid ceil(B·H·D/4 / 64). Bindings 9 part, 10 out [B, H*D].
@@ -25,6 +27,8 @@ struct Params {
 }
 
 override D: u32 = 64u; // head dim, a multiple of 4, at most 128
+override PREFIX: bool = false; // this dispatch covers the prefix chunks (else the own-cache chunks)
+override HG: u32 = 1u; // query heads per invocation, all of one kv head's group: 1, 2 or 4 (HG·D <= 256)
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4f>;
@@ -40,12 +44,12 @@ override D: u32 = 64u; // head dim, a multiple of 4, at most 128
 
 const NEG = -3.0e38;
 
-fn load_k(prefix: bool, i: u32) -> vec4f {
-  if (prefix) { return kp[i]; }
+fn load_k(i: u32) -> vec4f {
+  if (PREFIX) { return kp[i]; }
   return k[i];
 }
-fn load_v(prefix: bool, i: u32) -> vec4f {
-  if (prefix) { return vp[i]; }
+fn load_v(i: u32) -> vec4f {
+  if (PREFIX) { return vp[i]; }
   return v[i];
 }
 
@@ -53,63 +57,87 @@ fn load_v(prefix: bool, i: u32) -> vec4f {
 fn attention_decode_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                             @builtin(local_invocation_index) li: u32) {
   let C = p.CP + p.CS;
-  let i = (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * 64u + li;
-  if (i >= p.B * p.H * C) { return; }
-  let c = i % C;
-  let b = i / C / p.H;
-  let h = (i / C) % p.H;
-  let hk = h / (p.H / p.Hkv);
+  let NH = p.H / HG; // head groups
+  var CN = p.CS; // chunks of this dispatch's source
+  if (PREFIX) { CN = p.CP; }
+  let i = (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * 64u + li; // = (b * NH + hg) * CN + cn
+  if (i >= p.B * NH * CN) { return; }
+  let cn = i % CN;
+  let b = i / CN / NH;
+  let h0 = (i / CN) % NH * HG; // heads h0 .. h0 + HG - 1 share kv head hk
+  let hk = h0 / (p.H / p.Hkv);
   let D4 = D / 4u;
   let kstride = p.Hkv * D4;
-  // This chunk's keys [lo, hi) and the offset of key 0 of its source.
-  let prefix = c < p.CP;
-  var lo: u32;
+  // This chunk's keys [lo, hi), the offset of key 0 of its source, its index among all C chunks.
+  let lo = cn * p.chunk;
   var hi: u32;
   var base: u32;
-  if (prefix) {
+  var c = cn;
+  if (PREFIX) {
     let row = prefix_row[b];
-    lo = c * p.chunk;
     hi = min(lo + p.chunk, min(prefix_len[row], p.P));
     base = row * p.P * kstride + hk * D4;
   } else {
-    lo = (c - p.CP) * p.chunk;
     hi = min(lo + p.chunk, min(lens[b], p.S));
     base = b * p.S * kstride + hk * D4;
+    c = p.CP + cn;
   }
-  var qs: array<vec4f, 32>;
-  var acc: array<vec4f, 32>;
-  for (var d = 0u; d < D4; d++) {
-    qs[d] = q[(b * p.H + h) * D4 + d] * p.scale;
-    acc[d] = vec4f(0.0);
-  }
-  var m = NEG;
-  var l = 0.0;
-  // Blocks of 4 keys: one rescale of acc per block. Keys past hi are read clamped and masked.
-  for (var j0 = lo; j0 < hi; j0 += 4u) {
-    var s: array<f32, 4>;
-    for (var jj = 0u; jj < 4u; jj++) {
-      let row = base + min(j0 + jj, hi - 1u) * kstride;
-      var x = 0.0;
-      for (var d = 0u; d < D4; d++) { x += dot(qs[d], load_k(prefix, row + d)); }
-      s[jj] = select(NEG, x, j0 + jj < hi);
-    }
-    let mx = max(m, max(max(s[0], s[1]), max(s[2], s[3])));
-    let alpha = exp(m - mx);
-    m = mx;
-    var e: array<f32, 4>;
-    for (var jj = 0u; jj < 4u; jj++) { e[jj] = select(0.0, exp(s[jj] - mx), j0 + jj < hi); }
-    l = l * alpha + e[0] + e[1] + e[2] + e[3];
+  // Every variable is declared here, outside the loops (see shaders/attention_common.wgsl).
+  var acc: array<vec4f, 64>; // acc[g * D4 + d]
+  var m: array<f32, 4>;
+  var l: array<f32, 4>;
+  var alpha: array<f32, 4>;
+  var s: array<f32, 16>;     // s[g * 4 + jj]: scores of the block's 4 keys, then exp(s - m)
+  var kv: array<vec4f, 4>;
+  var a: vec4f;
+  var mx: f32;
+  for (var g = 0u; g < HG; g++) {
     for (var d = 0u; d < D4; d++) {
-      var a = acc[d] * alpha;
-      for (var jj = 0u; jj < 4u; jj++) {
-        a = fma(vec4f(e[jj]), load_v(prefix, base + min(j0 + jj, hi - 1u) * kstride + d), a);
+      acc[g * D4 + d] = vec4f(0.0);
+    }
+    m[g] = NEG;
+    l[g] = 0.0;
+  }
+  // Blocks of 4 keys, each loaded once for the HG heads; one rescale of acc per block. Keys past
+  // hi are read clamped and masked. q is re-read per use rather than kept in registers: with q
+  // held too (another HG·D floats live) lavapipe spilled heavily and took 7 s to compile, not 1.4.
+  for (var j0 = lo; j0 < hi; j0 += 4u) {
+    for (var x = 0u; x < 4u * HG; x++) { s[x] = 0.0; }
+    for (var d = 0u; d < D4; d++) {
+      for (var jj = 0u; jj < 4u; jj++) { kv[jj] = load_k(base + min(j0 + jj, max(hi, 1u) - 1u) * kstride + d); }
+      for (var g = 0u; g < HG; g++) {
+        a = q[(b * p.H + h0 + g) * D4 + d]; // re-read, not kept: registers go to acc
+        for (var jj = 0u; jj < 4u; jj++) { s[g * 4u + jj] += dot(a, kv[jj]); }
       }
-      acc[d] = a;
+    }
+    for (var g = 0u; g < HG; g++) {
+      mx = m[g];
+      for (var jj = 0u; jj < 4u; jj++) {
+        s[g * 4u + jj] = select(NEG, s[g * 4u + jj] * p.scale, j0 + jj < hi);
+        mx = max(mx, s[g * 4u + jj]);
+      }
+      alpha[g] = exp(m[g] - mx);
+      m[g] = mx;
+      l[g] *= alpha[g];
+      for (var jj = 0u; jj < 4u; jj++) {
+        s[g * 4u + jj] = select(0.0, exp(s[g * 4u + jj] - mx), j0 + jj < hi);
+        l[g] += s[g * 4u + jj];
+      }
+    }
+    for (var d = 0u; d < D4; d++) {
+      for (var jj = 0u; jj < 4u; jj++) { kv[jj] = load_v(base + min(j0 + jj, max(hi, 1u) - 1u) * kstride + d); }
+      for (var g = 0u; g < HG; g++) {
+        a = acc[g * D4 + d] * alpha[g];
+        for (var jj = 0u; jj < 4u; jj++) { a = fma(vec4f(s[g * 4u + jj]), kv[jj], a); }
+        acc[g * D4 + d] = a;
+      }
     }
   }
-  let rec = i * (D4 + 1u);
-  part[rec] = vec4f(m, l, 0.0, 0.0);
-  for (var d = 0u; d < D4; d++) { part[rec + 1u + d] = acc[d]; }
+  for (var g = 0u; g < HG; g++) {
+    let rec = ((b * p.H + h0 + g) * C + c) * (D4 + 1u);
+    part[rec] = vec4f(m[g], l[g], 0.0, 0.0);
+    for (var d = 0u; d < D4; d++) { part[rec + 1u + d] = acc[g * D4 + d]; }
+  }
 }
 
 @compute @workgroup_size(64)

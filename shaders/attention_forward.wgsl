@@ -39,6 +39,11 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
   var m: array<f32, 4>;      // running max of the scaled scores
   var l: array<f32, 4>;      // running sum of exp(score - m)
   var acc: array<vec4f, 64>; // acc[r * D4 + c] = sum_j exp(s_j - m) · v[j, 4c .. 4c+3]
+  var s: array<f32, 64>;     // s[r * KB + j]: scores of the key block, then exp(s - m)
+  var qv: array<vec4f, 4>;
+  var a: vec4f;
+  var mx: f32;
+  var sum: f32;
   for (var r = 0u; r < R; r++) {
     t[r] = q0 + lane + 8u * r;
     seg[r] = seg_of(t[r]);
@@ -47,24 +52,16 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
     for (var c = 0u; c < D4; c++) { acc[r * D4 + c] = vec4f(0.0); }
   }
   var skip = vec2u(0u);
-  if (MASK) { skip = skip_range(tile_min_seg(q0), KB); }
+  if ((p.masks & HAS_SEG) != 0u) { skip = skip_range(tile_min_seg(q0), KB); }
   let kend = min(q0 + 8u * R, g_len); // causal: no key after the tile's last query
-  var qcache: array<vec4f, 64>;
-  if (CACHE) {
-    for (var r = 0u; r < R; r++) {
-      for (var c = 0u; c < D4; c++) { qcache[r * D4 + c] = q[qrow(t[r]) + c]; }
-    }
-  }
 
   var j0 = 0u;
   loop {
     if (j0 == skip.x) { j0 = skip.y; }
     if (j0 >= kend) { break; }
-    var s: array<f32, 64>; // s[r * KB + j]: scores, then probabilities (unnormalized)
     for (var i = 0u; i < R * KB; i++) { s[i] = 0.0; }
     for (var c = 0u; c < D4; c++) {
-      var qv: array<vec4f, 4>;
-      for (var r = 0u; r < R; r++) { if (CACHE) { qv[r] = qcache[r * D4 + c]; } else { qv[r] = q[qrow(t[r]) + c]; } }
+      for (var r = 0u; r < R; r++) { qv[r] = q[qrow(t[r]) + c]; }
       for (var n = 0u; n < NB; n++) {
         let kb = k8(j0 + 8u * n, c);
         for (var r = 0u; r < R; r++) {
@@ -73,7 +70,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
       }
     }
     for (var r = 0u; r < R; r++) {
-      var mx = m[r];
+      mx = m[r];
       for (var j = 0u; j < KB; j++) {
         let x = select(NEG, s[r * KB + j] * p.scale, visible(t[r], j0 + j, seg[r]));
         s[r * KB + j] = x;
@@ -81,7 +78,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
       }
       let alpha = exp(m[r] - mx);
       m[r] = mx;
-      var sum = 0.0;
+      sum = 0.0;
       for (var j = 0u; j < KB; j++) {
         let x = s[r * KB + j];
         let e = select(0.0, exp(x - mx), x != NEG);
@@ -95,7 +92,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
       for (var n = 0u; n < NB; n++) {
         let vb = v8(j0 + 8u * n, c);
         for (var r = 0u; r < R; r++) {
-          var a = acc[r * D4 + c];
+          a = acc[r * D4 + c];
           for (var j = 0u; j < 8u; j++) { a = fma(vec4f(s[r * KB + 8u * n + j]), vb[j], a); }
           acc[r * D4 + c] = a;
         }

@@ -49,19 +49,20 @@ export interface AttentionOptions {
   variant?: AttentionVariant;
 }
 
-/** Rows per lane R, 8-row blocks per step NB, and whether the lane's own rows are copied to
- *  private memory once (cache) instead of re-read per block, for one pass (shaders/attention_common.wgsl). */
+/** Rows per lane R and 8-row blocks per step NB of one pass (see shaders/attention_common.wgsl). */
 export interface AttentionTile {
   R: number;
   NB: number;
-  cache?: boolean;
 }
 
-/** Tiles per pass by head dim, measured on lavapipe (bench/attention.ts): R·D <= 256 keeps the
- *  per-lane accumulators at 256 floats, R·8·NB <= 64 the scores. */
-export function attentionTiles(D: number): { forward: AttentionTile; dq: AttentionTile; dkdv: AttentionTile } {
-  if (D <= 64) return { forward: { R: 2, NB: 4 }, dq: { R: 2, NB: 2, cache: true }, dkdv: { R: 2, NB: 2, cache: true } };
-  return { forward: { R: 2, NB: 2 }, dq: { R: 2, NB: 2, cache: true }, dkdv: { R: 1, NB: 2, cache: true } };
+/** Tiles per pass by head dim and variant, measured on lavapipe (T=2048; neighbouring tiles were
+ *  within the ±20% noise of a shared 2-core machine for the backward passes): R·D <= 256
+ *  keeps the per-lane accumulators at 256 floats, R·8·NB <= 64 the scores. The plain variant (no
+ *  subgroups, untuned) takes the smallest tiles: its shaders then compile in a fraction of the time. */
+export function attentionTiles(D: number, variant: AttentionVariant = "subgroup"): { forward: AttentionTile; dq: AttentionTile; dkdv: AttentionTile } {
+  if (variant === "plain") return { forward: { R: 1, NB: 1 }, dq: { R: 1, NB: 1 }, dkdv: { R: 1, NB: 1 } };
+  if (D <= 64) return { forward: { R: 2, NB: 4 }, dq: { R: 2, NB: 2 }, dkdv: { R: 2, NB: 2 } };
+  return { forward: { R: 2, NB: 2 }, dq: { R: 2, NB: 2 }, dkdv: { R: 1, NB: 2 } };
 }
 
 /** Subgroups of at least 8 lanes: one 8-invocation workgroup is then one subgroup. */
@@ -130,6 +131,9 @@ function checkTile(op: string, tile: AttentionTile, D: number): void {
   }
 }
 
+/** Storage buffers of the widest entry (dk/dv: q, k, v, dout, stats, dk, dv and three masks). */
+const STORAGE_BUFFERS = 10;
+
 interface Pass {
   op: string;
   entry: string;
@@ -139,11 +143,28 @@ interface Pass {
   bindings: (Tensor | undefined)[];
 }
 
-function run(gpu: Gpu, dims: Dims, opts: AttentionOptions, pass: Pass): void {
-  const { B, T, H, Hkv, D } = dims;
+/** Params.masks: which of segStart (1), prefixLen (2), seqLen (4) are bound. */
+function maskFlags(opts: AttentionOptions): number {
+  return (opts.segStart ? 1 : 0) | (opts.prefixLen ? 2 : 0) | (opts.seqLen ? 4 : 0);
+}
+
+/** The variant to run, after checking that the adapter can run it (before anything is dispatched). */
+function pickVariant(gpu: Gpu, op: string, opts: AttentionOptions, bindingBytes: number): AttentionVariant {
   const variant = opts.variant ?? defaultAttentionVariant(gpu);
-  if (variant === "subgroup" && !hasSubgroupsOfAtLeast8(gpu)) throw runError(`${pass.op}: the subgroup variant needs subgroups of at least 8 lanes`);
-  checkTile(pass.op, pass.tile, D);
+  if (variant === "subgroup" && !hasSubgroupsOfAtLeast8(gpu)) throw runError(`${op}: the subgroup variant needs subgroups of at least 8 lanes`);
+  const buffers = gpu.limits.maxStorageBuffersPerShaderStage ?? 8;
+  if (buffers < STORAGE_BUFFERS) {
+    throw runError(`${op}: needs ${STORAGE_BUFFERS} storage buffers per shader stage; the adapter allows ${buffers}`);
+  }
+  const maxBinding = gpu.limits.maxStorageBufferBindingSize ?? 134217728;
+  if (bindingBytes > maxBinding) {
+    throw runError(`${op}: a ${bindingBytes}-byte tensor exceeds the adapter's maxStorageBufferBindingSize ${maxBinding}; run fewer rows per call`);
+  }
+  return variant;
+}
+
+function run(gpu: Gpu, dims: Dims, opts: AttentionOptions, variant: AttentionVariant, pass: Pass): void {
+  const { B, T, H, Hkv, D } = dims;
   const tiles = Math.ceil(T / (8 * pass.tile.R));
   const count = B * pass.heads * tiles;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
@@ -152,8 +173,8 @@ function run(gpu: Gpu, dims: Dims, opts: AttentionOptions, pass: Pass): void {
     op: pass.op,
     shader: variant === "subgroup" ? SUBGROUP : PLAIN,
     entry: pass.entry,
-    constants: { D, R: pass.tile.R, NB: pass.tile.NB, CACHE: pass.tile.cache ?? false, MASK: opts.segStart !== undefined, SEQLEN: opts.seqLen !== undefined },
-    params: packParams([B, T, H, Hkv, tiles, count, opts.prefixLen ? 1 : 0], [scale]),
+    constants: { D, R: pass.tile.R, NB: pass.tile.NB },
+    params: packParams([B, T, H, Hkv, tiles, count, maskFlags(opts)], [scale]),
     bindings: [...pass.bindings, ...masks],
     workgroups: count,
   });
@@ -170,10 +191,13 @@ export function attentionForward(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, out:
   const desc = `q ${shapeString(q.shape)}, out ${shapeString(out.shape)}, lse ${shapeString(lse.shape)}`;
   expectShape(op, "out", out, [B, T, H * D], "f32", desc);
   expectShape(op, "lse", lse, [B, H, T], "f32", desc);
-  run(gpu, dims, opts, {
+  const variant = pickVariant(gpu, op, opts, q.byteSize);
+  const chosen = tile ?? attentionTiles(D, variant).forward;
+  checkTile(op, chosen, D);
+  run(gpu, dims, opts, variant, {
     op,
     entry: "attention_forward",
-    tile: tile ?? attentionTiles(D).forward,
+    tile: chosen,
     heads: H,
     bindings: [q, k, v, out, lse, undefined, undefined, undefined, undefined, undefined],
   });
@@ -195,14 +219,14 @@ export function attentionBackward(
   for (const [name, t] of [["out", out], ["dout", dout], ["dq", dq]] as const) expectShape(op, name, t, [B, T, H * D], "f32", desc);
   for (const [name, t] of [["dk", dk], ["dv", dv]] as const) expectShape(op, name, t, [B, T, Hkv * D], "f32", desc);
   expectShape(op, "lse", lse, [B, H, T], "f32", desc);
-  const chosen = attentionTiles(D);
+  const variant = pickVariant(gpu, op, opts, Math.max(q.byteSize, B * H * T * 8));
+  const chosen = attentionTiles(D, variant);
   const dqTile = tiles?.dq ?? chosen.dq;
   const dkdvTile = tiles?.dkdv ?? chosen.dkdv;
   checkTile(op, dqTile, D);
   checkTile(op, dkdvTile, D);
 
   const stats = createTensor(gpu, [B, H, T, 2], "f32", "attention.stats"); // stats: [B, H, T, (lse, delta)]
-  const variant = opts.variant ?? defaultAttentionVariant(gpu);
   dispatch(gpu, {
     op,
     shader: variant === "subgroup" ? SUBGROUP : PLAIN,
@@ -212,14 +236,14 @@ export function attentionBackward(
     bindings: [undefined, undefined, undefined, out, lse, dout, stats],
     workgroups: Math.ceil((B * H * T) / 64),
   });
-  run(gpu, dims, opts, {
+  run(gpu, dims, opts, variant, {
     op,
     entry: "attention_backward_dkdv",
     tile: dkdvTile,
     heads: Hkv,
     bindings: [q, k, v, undefined, undefined, dout, stats, undefined, dk, dv],
   });
-  run(gpu, dims, opts, {
+  run(gpu, dims, opts, variant, {
     op,
     entry: "attention_backward_dq",
     tile: dqTile,

@@ -104,16 +104,22 @@ export function attentionDecode(gpu: Gpu, q: Tensor, prefix: DecodePrefix | unde
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const params = packParams([B, H, Hkv, P, S, CP, CS, chunk], [scale]);
   const none = dummy(gpu);
+  // Heads per invocation: the largest of 4, 2, 1 that divides the group size H / Hkv, within 256 floats.
+  const HG = [4, 2, 1].find((g) => (H / Hkv) % g === 0 && g * D <= 256)!;
   const part = createTensor(gpu, [B, H, Math.max(C, 1), D + 4], "f32", "attentionDecode.part"); // part: [B, H, C, (m, l, 0, 0) + acc[D]]
-  dispatch(gpu, {
-    op,
-    shader: DECODE,
-    entry: "attention_decode_partial",
-    constants: { D },
-    params,
-    bindings: [q, vec4View(prefix?.k ?? none.f), vec4View(prefix?.v ?? none.f), prefix?.row ?? none.u, prefix?.len ?? none.u, vec4View(own?.k ?? none.f), vec4View(own?.v ?? none.f), own?.len ?? none.u, part],
-    workgroups: Math.ceil((B * H * C) / 64),
-  });
+  const bindings = [q, vec4View(prefix?.k ?? none.f), vec4View(prefix?.v ?? none.f), prefix?.row ?? none.u, prefix?.len ?? none.u, vec4View(own?.k ?? none.f), vec4View(own?.v ?? none.f), own?.len ?? none.u, part];
+  // One dispatch per source (an override picks the buffers: no branch per load).
+  for (const [PREFIX, chunks] of [[true, CP], [false, CS]] as const) {
+    dispatch(gpu, {
+      op,
+      shader: DECODE,
+      entry: "attention_decode_partial",
+      constants: { D, HG, PREFIX },
+      params,
+      bindings,
+      workgroups: Math.ceil((B * (H / HG) * chunks) / 64),
+    });
+  }
   dispatch(gpu, {
     op,
     shader: DECODE,

@@ -101,32 +101,74 @@ export function attentionBackwardRef(
   dout: ArrayLike<number>, dims: AttentionDims, opts: AttentionRefOptions = {},
 ): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
   const { B, T, H, Hkv, D } = dims;
-  const scale = opts.scale ?? 1 / Math.sqrt(D);
   const dq = new Float64Array(B * T * H * D);
   const dk = new Float64Array(B * T * Hkv * D);
   const dv = new Float64Array(B * T * Hkv * D);
   for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const hk = Math.floor(h / (H / Hkv));
-      for (let t = 0; t < T; t++) {
-        const qi = qIndex(dims, b, t, h);
-        const delta = dot(dout, qi, out, qi, D);
-        const l = lse[(b * H + h) * T + t]!;
-        for (let j = 0; j <= t; j++) {
-          if (!attentionVisible(dims, opts, b, t, j)) continue;
-          const ki = kIndex(dims, b, j, hk);
-          const p = Math.exp(scale * dot(q, qi, k, ki, D) - l);
-          const ds = p * (dot(dout, qi, v, ki, D) - delta);
-          for (let d = 0; d < D; d++) {
-            dv[ki + d]! += p * dout[qi + d]!;
-            dq[qi + d]! += scale * ds * k[ki + d]!;
-            dk[ki + d]! += scale * ds * q[qi + d]!;
-          }
-        }
+    for (let t = 0; t < T; t++) {
+      for (let h = 0; h < H; h++) dq.set(attentionDqRowRef(q, k, v, out, lse, dout, dims, opts, b, h, t), qIndex(dims, b, t, h));
+      for (let hk = 0; hk < Hkv; hk++) {
+        const g = attentionDkvRowRef(q, k, v, out, lse, dout, dims, opts, b, hk, t);
+        dk.set(g.dk, kIndex(dims, b, t, hk));
+        dv.set(g.dv, kIndex(dims, b, t, hk));
       }
     }
   }
   return { dq, dk, dv };
+}
+
+/** p and ds of one visible (query t of head h, key j) pair. */
+function pairGrad(
+  q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, out: ArrayLike<number>, lse: ArrayLike<number>,
+  dout: ArrayLike<number>, dims: AttentionDims, scale: number, b: number, h: number, t: number, j: number,
+): { p: number; ds: number } {
+  const { D } = dims;
+  const qi = qIndex(dims, b, t, h);
+  const ki = kIndex(dims, b, j, Math.floor(h / (dims.H / dims.Hkv)));
+  const p = Math.exp(scale * dot(q, qi, k, ki, D) - lse[(b * dims.H + h) * dims.T + t]!);
+  return { p, ds: p * (dot(dout, qi, v, ki, D) - dot(dout, qi, out, qi, D)) };
+}
+
+/** One row of dq: query t of head h. */
+export function attentionDqRowRef(
+  q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, out: ArrayLike<number>, lse: ArrayLike<number>,
+  dout: ArrayLike<number>, dims: AttentionDims, opts: AttentionRefOptions, b: number, h: number, t: number,
+): Float64Array {
+  const { D } = dims;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const hk = Math.floor(h / (dims.H / dims.Hkv));
+  const dq = new Float64Array(D);
+  for (let j = 0; j <= t; j++) {
+    if (!attentionVisible(dims, opts, b, t, j)) continue;
+    const { ds } = pairGrad(q, k, v, out, lse, dout, dims, scale, b, h, t, j);
+    const ki = kIndex(dims, b, j, hk);
+    for (let d = 0; d < D; d++) dq[d]! += scale * ds * k[ki + d]!;
+  }
+  return dq;
+}
+
+/** One row of dk and dv: key j of kv head hk, summed over the group's query heads and queries. */
+export function attentionDkvRowRef(
+  q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, out: ArrayLike<number>, lse: ArrayLike<number>,
+  dout: ArrayLike<number>, dims: AttentionDims, opts: AttentionRefOptions, b: number, hk: number, j: number,
+): { dk: Float64Array; dv: Float64Array } {
+  const { T, H, Hkv, D } = dims;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const G = H / Hkv;
+  const dk = new Float64Array(D);
+  const dv = new Float64Array(D);
+  for (let h = hk * G; h < (hk + 1) * G; h++) {
+    for (let t = j; t < T; t++) {
+      if (!attentionVisible(dims, opts, b, t, j)) continue;
+      const { p, ds } = pairGrad(q, k, v, out, lse, dout, dims, scale, b, h, t, j);
+      const qi = qIndex(dims, b, t, h);
+      for (let d = 0; d < D; d++) {
+        dv[d]! += p * dout[qi + d]!;
+        dk[d]! += scale * ds * q[qi + d]!;
+      }
+    }
+  }
+  return { dk, dv };
 }
 
 /** The shared-prefix source of attentionDecode: kp, vp [Bp, P, Hkv*D], row [B], len [Bp]. */

@@ -2,11 +2,12 @@
 // variants; shared-prefix packing against separate runs; padding; decode against full attention;
 // finite differences of the twin; a long case whose allocations stay linear in T.
 import { describe, expect, test } from "bun:test";
-import { type Gpu, type Tensor, readTensor, releaseTensor, tensorFrom } from "../../src/gpu/index.ts";
+import { type Gpu, type Tensor, readTensor, releaseTensor, sync, tensorFrom, trimPool } from "../../src/gpu/index.ts";
 import { type AttentionOptions, type AttentionVariant, attentionBackward, attentionForward } from "../../src/kernels/attention.ts";
 import { attentionDecode } from "../../src/kernels/attention_decode.ts";
 import {
-  type AttentionDims, type AttentionRefOptions, attentionBackwardRef, attentionDecodeRef, attentionForwardRef, attentionRowRef,
+  type AttentionDims, type AttentionRefOptions, attentionBackwardRef, attentionDecodeRef, attentionDkvRowRef, attentionDqRowRef,
+  attentionForwardRef, attentionRowRef,
 } from "../../src/ref/attention.ts";
 import { expectClose, poisoned, randomArray, testGpu } from "../helpers.ts";
 
@@ -108,10 +109,8 @@ describe("attention forward and backward vs the twin", () => {
     ["T=129 GQA 4 D=64", { B: 1, T: 129, H: 8, Hkv: 2, D: 64 }],
     ["T=129 GQA 4 D=128", { B: 1, T: 129, H: 8, Hkv: 2, D: 128 }],
     ["T=37 D=128 B=3", { B: 3, T: 37, H: 2, Hkv: 1, D: 128 }],
-    ["T=1000 small heads", { B: 1, T: 1000, H: 2, Hkv: 1, D: 16 }],
+    ["T=1000 one head", { B: 1, T: 1000, H: 1, Hkv: 1, D: 64 }],
     ["T=61 D=12 (not a power of two)", { B: 2, T: 61, H: 3, Hkv: 3, D: 12 }],
-    ["T=7 plain variant", { B: 3, T: 7, H: 8, Hkv: 2, D: 64 }, "plain"],
-    ["T=129 plain variant D=128", { B: 1, T: 129, H: 4, Hkv: 1, D: 128 }, "plain"],
   ];
   for (const [name, d, variant] of cases) {
     test(name, async () => {
@@ -199,15 +198,26 @@ describe("shared-prefix packing", () => {
     }
   });
 
-  test("packing and padding together, D=128, GQA 4, plain variant too", async () => {
+  test("packing and padding together, D=128, GQA 4, a row of padding only", async () => {
     const { T, segStart } = packing(40, [30, 1, 25]);
-    const d: AttentionDims = { B: 2, T, H: 8, Hkv: 2, D: 128 };
+    const d: AttentionDims = { B: 3, T, H: 8, Hkv: 2, D: 128 };
+    const seg3 = new Uint32Array(3 * T); // row 2: all padding (seqLen 0)
+    seg3.set(segStart, 0);
+    seg3.set(packing(17, [50, 29]).segStart, T);
+    const masks = { segStart: seg3, prefixLen: Uint32Array.of(40, 17, 0), seqLen: Uint32Array.of(T, 80, 0) };
+    const got = await checkAgainstTwin("attention.packed2", d, 3, masks);
+    const W = T * 8 * 128;
+    expect(got.out.subarray(2 * W).every((x) => x === 0) && got.dq.subarray(2 * W).every((x) => x === 0)).toBe(true);
+  });
+
+  test("the plain variant (no subgroups): causal, and packing with padding", async () => {
+    await checkAgainstTwin("attention.plain", { B: 3, T: 7, H: 8, Hkv: 2, D: 64 }, 11, {}, "plain");
+    const { T, segStart } = packing(9, [12, 1, 7]);
+    const d: AttentionDims = { B: 2, T, H: 4, Hkv: 1, D: 64 };
     const seg2 = new Uint32Array(2 * T);
     seg2.set(segStart, 0);
-    seg2.set(packing(17, [50, 29]).segStart, T);
-    const masks = { segStart: seg2, prefixLen: Uint32Array.of(40, 17), seqLen: Uint32Array.of(T, 80) };
-    await checkAgainstTwin("attention.packed2", d, 3, masks);
-    await checkAgainstTwin("attention.packed2.plain", d, 3, masks, "plain");
+    seg2.set(packing(3, [20, 6]).segStart, T);
+    await checkAgainstTwin("attention.plain.packed", d, 12, { segStart: seg2, prefixLen: Uint32Array.of(9, 3), seqLen: Uint32Array.of(T, 25) }, "plain");
   });
 });
 
@@ -376,4 +386,67 @@ describe("checks", () => {
     expect(() => attentionForward(gpu, q, k, k, out, lse, { ...opts, segStart: seg })).toThrow(/attentionForward: segStart \[2, 6\] u32 should be \[2, 5\] u32/);
     expect(gpu.recorder.total).toBe(before);
   });
+});
+
+describe("long sequence", () => {
+  /** Runs forward and backward at [1, T, 64] with one head; returns the bytes of every buffer created. */
+  async function longRun(gpu: Gpu, T: number, x: Inputs): Promise<{ sizes: number[]; r: Result }> {
+    trimPool(gpu); // so that every tensor below is a fresh buffer, counted by the hook
+    const device = gpu.device as GPUDevice & { createBuffer: GPUDevice["createBuffer"] };
+    const create = device.createBuffer.bind(device);
+    const sizes: number[] = [];
+    device.createBuffer = (desc: GPUBufferDescriptor) => {
+      sizes.push(desc.size);
+      return create(desc);
+    };
+    const tensors: Tensor[] = [];
+    try {
+      const t = (data: Float32Array, shape: number[]) => (tensors.push(tensorFrom(gpu, data, shape)), tensors.at(-1)!);
+      const p = (shape: number[]) => (tensors.push(poisoned(gpu, shape)), tensors.at(-1)!);
+      const [q, k, v, dout] = [t(x.q, [1, T, 64]), t(x.k, [1, T, 64]), t(x.v, [1, T, 64]), t(x.dout, [1, T, 64])];
+      const [out, lse, dq, dk, dv] = [p([1, T, 64]), p([1, 1, T]), p([1, T, 64]), p([1, T, 64]), p([1, T, 64])];
+      const opts = { heads: 1, kvHeads: 1 };
+      attentionForward(gpu, q, k, v, out, lse, opts);
+      attentionBackward(gpu, q, k, v, out, lse, dout, dq, dk, dv, opts);
+      await sync(gpu);
+    } finally {
+      delete (device as { createBuffer?: unknown }).createBuffer; // back to the prototype's method
+    }
+    const read = async (i: number) => (await readTensor(gpu, tensors[i]!)) as Float32Array;
+    const r = { out: await read(4), lse: await read(5), dq: await read(6), dk: await read(7), dv: await read(8) };
+    for (const tt of tensors) releaseTensor(gpu, tt);
+    return { sizes, r };
+  }
+
+  test("T = 16384, one head, D = 64: forward and backward finish, match the twin on sampled rows, allocate O(T)", async () => {
+    const gpu = await testGpu();
+    const bytes: Record<number, { total: number; largest: number }> = {};
+    for (const T of [4096, 16384]) {
+      const d: AttentionDims = { B: 1, T, H: 1, Hkv: 1, D: 64 };
+      const x = inputs(d, T);
+      const { sizes, r } = await longRun(gpu, T, x);
+      bytes[T] = { total: sizes.reduce((a, b) => a + b, 0), largest: Math.max(...sizes) };
+      if (T !== 16384) continue;
+      // Sampled rows against the twin: outputs and dq per query, dk and dv per key (the key rows
+      // use the GPU's lse and out for the queries' softmax, themselves checked on the sampled rows).
+      for (const t of [0, 1, 4095, 9999, T - 2, T - 1]) {
+        const row = attentionRowRef(x.q, x.k, x.v, d, {}, 0, 0, t);
+        expectClose(`long.out[${t}]`, r.out.subarray(t * 64, (t + 1) * 64), row.out, [64], TOL.out[0], TOL.out[1]);
+        expectClose(`long.lse[${t}]`, [r.lse[t]!], [row.lse], [1], TOL.lse[0], TOL.lse[1]);
+        expectClose(`long.dq[${t}]`, r.dq.subarray(t * 64, (t + 1) * 64), attentionDqRowRef(x.q, x.k, x.v, r.out, r.lse, x.dout, d, {}, 0, 0, t), [64], TOL.grad[0], TOL.grad[1]);
+      }
+      for (const j of [0, 777, T - 1]) {
+        const g = attentionDkvRowRef(x.q, x.k, x.v, r.out, r.lse, x.dout, d, {}, 0, 0, j);
+        expectClose(`long.dk[${j}]`, r.dk.subarray(j * 64, (j + 1) * 64), g.dk, [64], 1e-4, 1e-3);
+        expectClose(`long.dv[${j}]`, r.dv.subarray(j * 64, (j + 1) * 64), g.dv, [64], 1e-4, 1e-3);
+      }
+    }
+    // Everything allocated: 8 tensors of [T, 64] f32 (2048 bytes per token), lse and the backward's
+    // stats (12 bytes per token), pool rounding (<= 12.5%). A [T, T] buffer would be 1 GiB at 16K.
+    console.log(`attention T=4096: ${bytes[4096]!.total} bytes allocated (largest ${bytes[4096]!.largest}); ` +
+      `T=16384: ${bytes[16384]!.total} bytes (largest ${bytes[16384]!.largest})`);
+    for (const T of [4096, 16384]) expect(bytes[T]!.total).toBeLessThanOrEqual(2400 * T);
+    expect(bytes[16384]!.largest).toBeLessThanOrEqual(16384 * 64 * 4 * 1.125);
+    expect(bytes[16384]!.total / bytes[4096]!.total).toBeLessThan(4.2);
+  }, 120_000);
 });
