@@ -9,7 +9,7 @@ import { sumAll, sumRows } from "./kernels/reduce.ts";
 import { addRef, fillRef, scaleRef } from "./ref/elementwise.ts";
 import { matmulRef } from "./ref/matmul.ts";
 import { sumAllRef, sumRowsRef } from "./ref/reduce.ts";
-import { randomFloats as randomValues } from "./util/rng.ts";
+import { randomFloats } from "./util/rng.ts";
 
 export interface CheckResult {
   name: string;
@@ -35,8 +35,8 @@ async function compare(gpu: Gpu, name: string, out: Tensor, want: ArrayLike<numb
 }
 
 export async function checkMatmul(gpu: Gpu, M: number, N: number, K: number, transA: boolean, transB: boolean): Promise<CheckResult> {
-  const av = randomValues(M * K, M + 3 * K);
-  const bv = randomValues(K * N, N + 5 * K);
+  const av = randomFloats(M * K, M + 3 * K);
+  const bv = randomFloats(K * N, N + 5 * K);
   const a = tensorFrom(gpu, av, transA ? [K, M] : [M, K]);
   const b = tensorFrom(gpu, bv, transB ? [N, K] : [K, N]);
   const c = createTensor(gpu, [M, N]);
@@ -56,8 +56,8 @@ export async function checkKernels(gpu: Gpu): Promise<CheckResult[]> {
     }
   }
   const n = 1001;
-  const av = randomValues(n, 1);
-  const bv = randomValues(n, 2);
+  const av = randomFloats(n, 1);
+  const bv = randomFloats(n, 2);
   const a = tensorFrom(gpu, av, [7, 143]);
   const b = tensorFrom(gpu, bv, [7, 143]);
   const out = createTensor(gpu, [7, 143]);
@@ -70,10 +70,10 @@ export async function checkKernels(gpu: Gpu): Promise<CheckResult[]> {
   const rows = createTensor(gpu, [7]);
   sumRows(gpu, a, rows, { mean: true });
   results.push(await compare(gpu, "mean rows 7x143", rows, sumRowsRef(av, 143, { mean: true }), 1e-6, 1e-5));
-  const big = tensorFrom(gpu, randomValues(100_003, 9), [100_003]);
+  const big = tensorFrom(gpu, randomFloats(100_003, 9), [100_003]);
   const total = createTensor(gpu, [1]);
   sumAll(gpu, big, total);
-  results.push(await compare(gpu, "sum 100003", total, [sumAllRef(randomValues(100_003, 9))], 1e-3, 1e-5));
+  results.push(await compare(gpu, "sum 100003", total, [sumAllRef(randomFloats(100_003, 9))], 1e-3, 1e-5));
   for (const t of [a, b, out, rows, big, total]) releaseTensor(gpu, t);
   return results;
 }

@@ -37,7 +37,6 @@ function unflatten(i: number, shape: readonly number[]): string {
  */
 export function expectClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, shape: readonly number[], atol: number, rtol: number): void {
   if (got.length !== want.length) throw new Error(`${name}: length ${got.length}, want ${want.length}`);
-  let worst = 0;
   for (let i = 0; i < want.length; i++) {
     const g = got[i]!;
     const w = want[i]!;
@@ -45,6 +44,5 @@ export function expectClose(name: string, got: ArrayLike<number>, want: ArrayLik
     if (!(err <= atol + rtol * Math.abs(w))) {
       throw new Error(`${name}${unflatten(i, shape)}: gpu ${g} ref ${w} (|diff| ${err.toExponential(3)} > ${atol} + ${rtol}·|ref|)`);
     }
-    worst = Math.max(worst, err);
   }
 }

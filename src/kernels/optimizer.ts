@@ -5,10 +5,10 @@
 // range by range. Gradients are read, never scaled in place; zeroing them is the caller's job.
 // Letters: N elements of one parameter tensor; P partial sums (one per reduce chunk of every gradient).
 import type { Gpu } from "../gpu/context.ts";
-import { type Binding, dispatch, encoderForCopy } from "../gpu/recorder.ts";
+import { type Binding, dispatch } from "../gpu/recorder.ts";
 import { packParams } from "../gpu/params.ts";
 import { shader } from "../gpu/pipeline.ts";
-import { type Tensor, createTensor, releaseTensor, shapeString } from "../gpu/tensor.ts";
+import { type Tensor, createTensor, releaseTensor, shapeString, zeroTensor } from "../gpu/tensor.ts";
 import { runError, usageError } from "../util/errors.ts";
 import { bindingRanges, chunkCount, chunkSums, sumInto } from "./reduce.ts";
 import source from "../../shaders/optimizer.wgsl" with { type: "text" };
@@ -245,7 +245,7 @@ function createPartials(gpu: Gpu, op: string, grads: readonly Tensor[]): Tensor 
 /** A zero-filled tensor (cleared on the GPU, in the current batch; any size). */
 function zeros(gpu: Gpu, shape: readonly number[], label: string): Tensor {
   const t = createTensor(gpu, shape, "f32", label);
-  encoderForCopy(gpu).clearBuffer(t.buffer, 0, t.byteSize);
+  zeroTensor(gpu, t);
   return t;
 }
 

@@ -34,6 +34,15 @@ function logSumExp(x: Float64Array): number {
   return m + Math.log(s);
 }
 
+/** Row n's tempered logits x, their log-sum-exp z, and the entropy of softmax(x). */
+function rowStats(h: ArrayLike<number>, w: ArrayLike<number>, n: number, C: number, V: number, tau: number) {
+  const x = rowLogits(h, w, n, C, V, tau);
+  const z = logSumExp(x);
+  let ent = 0;
+  for (const v of x) ent -= Math.exp(v - z) * (v - z);
+  return { x, z, ent };
+}
+
 /** logp, entropy and lse per position of softmax(h·wᵀ/τ). */
 export function logprobsForwardRef(
   h: ArrayLike<number>, w: ArrayLike<number>, targets: ArrayLike<number>, N: number, C: number, V: number, opts: LogprobsRefOptions = {},
@@ -43,10 +52,7 @@ export function logprobsForwardRef(
   const entropy = new Float64Array(N);
   const lse = new Float64Array(N);
   for (let n = 0; n < N; n++) {
-    const x = rowLogits(h, w, n, C, V, tau);
-    const z = logSumExp(x);
-    let ent = 0;
-    for (const v of x) ent -= Math.exp(v - z) * (v - z);
+    const { x, z, ent } = rowStats(h, w, n, C, V, tau);
     const t = targets[n]!;
     lse[n] = z;
     entropy[n] = ent;
@@ -68,10 +74,7 @@ export function logprobsBackwardRef(
   const dh = new Float64Array(N * C);
   const dw = new Float64Array(V * C);
   for (let n = 0; n < N; n++) {
-    const x = rowLogits(h, w, n, C, V, tau);
-    const z = logSumExp(x);
-    let ent = 0;
-    for (const v of x) ent -= Math.exp(v - z) * (v - z);
+    const { x, z, ent } = rowStats(h, w, n, C, V, tau);
     const t = targets[n]!;
     const dl = t === MASKED_TARGET_REF ? 0 : (grads.dlogp?.[n] ?? 0);
     const de = grads.dentropy?.[n] ?? 0;
