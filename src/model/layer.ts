@@ -20,6 +20,7 @@ export interface LayerInputs {
   T: number;
   /** u32 [N] RoPE positions. */
   positions: Tensor;
+  /** Masks for the batch's own attention (unused when a layer gets another Attend). */
   attention: AttentionOptions;
 }
 
@@ -45,8 +46,25 @@ export function attentionOptions(cfg: ModelConfig, batch: { segStart: Tensor; pr
   return { heads: cfg.numHeads, kvHeads: cfg.numKvHeads, segStart: batch.segStart, prefixLen: batch.prefixLen, seqLen: batch.seqLen };
 }
 
+/**
+ * The attention step of a layer: q [N, H*D], k, v [N, Hkv*D] (after RoPE) → att [N, H*D]; returns
+ * what the backward needs (lse [B, H, T]). Generation swaps in a KV-cache version (generate.ts).
+ */
+export type Attend = (q: Tensor, k: Tensor, v: Tensor, att: Tensor) => Tensor;
+
+/** Causal (packed, masked) attention over the batch itself: the training and scoring path. */
+function attendBatch(gpu: Gpu, cfg: ModelConfig, inp: LayerInputs): Attend {
+  const { B, T } = inp;
+  const { numHeads: H, numKvHeads: Hkv, headDim: D } = cfg;
+  return (q, k, v, att) => {
+    const lse = createTensor(gpu, [B, H, T], "f32", "layer.lse");
+    attentionForward(gpu, reshape(q, [B, T, H * D]), reshape(k, [B, T, Hkv * D]), reshape(v, [B, T, Hkv * D]), reshape(att, [B, T, H * D]), lse, inp.attention);
+    return lse;
+  };
+}
+
 /** Runs one layer on x [N, C]; returns its output (a new tensor) and the saved activations. */
-export function layerForward(gpu: Gpu, cfg: ModelConfig, w: LayerParams, x: Tensor, inp: LayerInputs): { out: Tensor; saved: LayerSaved } {
+export function layerForward(gpu: Gpu, cfg: ModelConfig, w: LayerParams, x: Tensor, inp: LayerInputs, attend: Attend = attendBatch(gpu, cfg, inp)): { out: Tensor; saved: LayerSaved } {
   const { B, T } = inp;
   const N = B * T;
   const { hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: Hkv, headDim: D } = cfg;
@@ -65,8 +83,7 @@ export function layerForward(gpu: Gpu, cfg: ModelConfig, w: LayerParams, x: Tens
   ropeForward(gpu, q, rope);
   ropeForward(gpu, k, rope);
   const att = t([N, H * D], "layer.att");
-  const lse = t([B, H, T], "layer.lse");
-  attentionForward(gpu, reshape(q, [B, T, H * D]), reshape(k, [B, T, Hkv * D]), reshape(v, [B, T, Hkv * D]), reshape(att, [B, T, H * D]), lse, inp.attention);
+  const lse = attend(q, k, v, att);
   const mid = t([N, C], "layer.mid");
   copyTensor(gpu, x, mid);
   matmul(gpu, att, w.wo, mid, { transB: true, beta: 1 });
@@ -86,9 +103,9 @@ export function layerForward(gpu: Gpu, cfg: ModelConfig, w: LayerParams, x: Tens
   return { out, saved: { x, rstd1, n1, q, k, v, att, lse, mid, rstd2, n2, g, u, a } };
 }
 
-/** Releases a layer's saved activations (not x, which the caller owns). */
-export function releaseLayerSaved(gpu: Gpu, s: LayerSaved): void {
-  for (const [name, tensor] of Object.entries(s)) if (name !== "x") releaseTensor(gpu, tensor);
+/** Releases a layer's saved activations but those named in keep (x, by default: the caller owns it). */
+export function releaseLayerSaved(gpu: Gpu, s: LayerSaved, keep: readonly (keyof LayerSaved)[] = ["x"]): void {
+  for (const [name, tensor] of Object.entries(s)) if (!keep.includes(name as keyof LayerSaved)) releaseTensor(gpu, tensor);
 }
 
 /** Column sums of dy [N, F] added into db [F] (a bias gradient), as ones[1, N] · dy. */

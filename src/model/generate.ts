@@ -1,0 +1,216 @@
+// Batched sampling with a KV cache. Each prompt is prefilled once; its G samples then decode as G
+// rows that all read the prompt's cache (attention_decode's shared prefix) plus their own tokens'
+// cache, so a long document is never prefilled G times. Temperature, top-k, top-p, seeded from
+// (seed, step, row); stops on EOS ids, stop strings, or max new tokens. Returns each sample's
+// tokens with their log-probs under softmax(logits / temperature), the policy's, which is what
+// GRPO's old log-probs are (equal to a full forward's: tests/model/generate.test.ts).
+// Letters: Bp prompts, Tp longest prompt, G samples per prompt, R = Bp·G rows, S new-token capacity,
+// C channels, V vocab, F = Hkv·D.
+import { type Gpu, type Tensor, createTensor, readTensor, releaseTensor, reshape, sync, tensorFrom, zeroTensor } from "../gpu/index.ts";
+import { encoderForCopy } from "../gpu/recorder.ts";
+import { attentionDecode } from "../kernels/attention_decode.ts";
+import { embeddingForward } from "../kernels/embedding.ts";
+import { matmul } from "../kernels/matmul.ts";
+import { rmsnormForward } from "../kernels/rmsnorm.ts";
+import { sampleTokens } from "../kernels/sampling.ts";
+import { runError } from "../util/errors.ts";
+import type { ModelConfig } from "./config.ts";
+import { type LayerInputs, layerForward, releaseLayerSaved } from "./layer.ts";
+import { type Params, modelView } from "./params.ts";
+
+export interface GenerateOptions {
+  /** Samples per prompt (G). */
+  n: number;
+  maxNewTokens: number;
+  /** 0 = greedy. */
+  temperature: number;
+  /** 0 = off. */
+  topK?: number;
+  /** 1 = off. */
+  topP?: number;
+  seed: number;
+  /** Row r of this call draws from (seed, step, rowOffset + r); callers give each call its own range. */
+  rowOffset?: number;
+  /** Token ids that end a sample (kept as its last token). */
+  stopIds?: readonly number[];
+  /** Strings that end a sample once its decoded text contains one (the token is kept). */
+  stopStrings?: readonly string[];
+  /** Decoder for stop strings (the tokenizer's). */
+  decode?: (ids: number[]) => string;
+  /** Called after every decode step with the number of live rows (progress). */
+  onStep?: (step: number, live: number) => void;
+}
+
+export type FinishReason = "eos" | "stop" | "length";
+
+export interface Sample {
+  prompt: number;
+  sample: number;
+  ids: number[];
+  /** log p(ids[i]) under softmax(logits / temperature) (τ = 1 when greedy). */
+  logps: number[];
+  finish: FinishReason;
+}
+
+/** Tokens decoded to check stop strings: enough for any stop string of a few words. */
+const STOP_WINDOW = 24;
+
+/** Final norm of rows [R, C] then logits [R, V] = rows · lm_headᵀ. */
+function logitsOf(gpu: Gpu, cfg: ModelConfig, params: Params, rows: Tensor): Tensor {
+  const view = modelView(cfg, params);
+  const R = rows.shape[0]!;
+  const rstd = createTensor(gpu, [R], "f32", "gen.rstd");
+  const normed = createTensor(gpu, [R, cfg.hiddenSize], "f32", "gen.normed");
+  rmsnormForward(gpu, rows, view.norm, normed, rstd, cfg.rmsNormEps);
+  const logits = createTensor(gpu, [R, cfg.vocabSize], "f32", "gen.logits");
+  matmul(gpu, normed, view.lmHead, logits, { transB: true });
+  releaseTensor(gpu, rstd);
+  releaseTensor(gpu, normed);
+  return logits;
+}
+
+interface PrefixCache {
+  k: Tensor[]; // per layer [Bp, Tp, F]
+  v: Tensor[];
+  len: Tensor; // u32 [Bp]
+  /** Logits at each row's last prompt token, one row per sample [R, V]. */
+  logits: Tensor;
+}
+
+/** Runs the prompts once (causal, padded to Tp), keeping each layer's k/v after RoPE. */
+function prefill(gpu: Gpu, cfg: ModelConfig, params: Params, prompts: readonly (readonly number[])[], G: number): PrefixCache {
+  const view = modelView(cfg, params);
+  const Bp = prompts.length;
+  const Tp = Math.max(...prompts.map((p) => p.length));
+  const F = cfg.numKvHeads * cfg.headDim;
+  const ids = new Uint32Array(Bp * Tp);
+  const positions = new Uint32Array(Bp * Tp);
+  prompts.forEach((p, b) => p.forEach((id, t) => ((ids[b * Tp + t] = id), (positions[b * Tp + t] = t))));
+  const idsT = tensorFrom(gpu, ids, [Bp * Tp], "u32", "gen.promptIds");
+  const posT = tensorFrom(gpu, positions, [Bp * Tp], "u32", "gen.promptPositions");
+  const len = tensorFrom(gpu, prompts.map((p) => p.length), [Bp], "u32", "gen.promptLen");
+  const inp: LayerInputs = { B: Bp, T: Tp, positions: posT, attention: { heads: cfg.numHeads, kvHeads: cfg.numKvHeads, seqLen: len } };
+  let x = createTensor(gpu, [Bp * Tp, cfg.hiddenSize], "f32", "gen.x");
+  embeddingForward(gpu, idsT, view.embed, x);
+  const k: Tensor[] = [];
+  const v: Tensor[] = [];
+  for (const w of view.layers) {
+    const { out, saved } = layerForward(gpu, cfg, w, x, inp);
+    k.push(reshape(saved.k, [Bp, Tp, F]));
+    v.push(reshape(saved.v, [Bp, Tp, F]));
+    releaseLayerSaved(gpu, saved, ["x", "k", "v"]);
+    releaseTensor(gpu, x);
+    x = out;
+  }
+  // Each sample row starts from its prompt's last position.
+  const last = tensorFrom(gpu, Array.from({ length: Bp * G }, (_, r) => Math.floor(r / G) * Tp + prompts[Math.floor(r / G)]!.length - 1), [Bp * G], "u32", "gen.last");
+  const rows = createTensor(gpu, [Bp * G, cfg.hiddenSize], "f32", "gen.lastRows");
+  embeddingForward(gpu, last, x, rows);
+  const logits = logitsOf(gpu, cfg, params, rows);
+  for (const t of [idsT, posT, x, last, rows]) releaseTensor(gpu, t);
+  return { k, v, len, logits };
+}
+
+/** Copies row r of src [R, F] into slot s of dst [R, S, F] for every r. */
+function appendCache(gpu: Gpu, src: Tensor, dst: Tensor, s: number): void {
+  const [R, S, F] = dst.shape as [number, number, number];
+  const enc = encoderForCopy(gpu);
+  for (let r = 0; r < R; r++) enc.copyBufferToBuffer(src.buffer, r * F * 4, dst.buffer, (r * S + s) * F * 4, F * 4);
+}
+
+/** G samples for each prompt (token ids; no template applied here). Output order: prompt-major. */
+export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, prompts: readonly (readonly number[])[], opts: GenerateOptions): Promise<Sample[]> {
+  const G = opts.n;
+  const Bp = prompts.length;
+  const R = Bp * G;
+  const S = opts.maxNewTokens;
+  if (!Number.isInteger(G) || G < 1) throw runError(`generate: n must be a positive integer, got ${G}`);
+  if (!Number.isInteger(S) || S < 1) throw runError(`generate: maxNewTokens must be a positive integer, got ${S}`);
+  prompts.forEach((p, i) => {
+    if (p.length < 1) throw runError(`generate: prompt ${i} is empty; give at least one token`);
+    if (p.length + S > cfg.maxPositions) throw runError(`generate: prompt ${i} (${p.length} tokens) + ${S} new tokens exceeds the model's ${cfg.maxPositions} positions; lower max new tokens or cut the prompt`);
+    p.forEach((id) => {
+      if (!(id >= 0 && id < cfg.vocabSize)) throw runError(`generate: prompt ${i} has token id ${id}, outside the vocabulary of ${cfg.vocabSize}`);
+    });
+  });
+  if (R === 0) return [];
+  const view = modelView(cfg, params);
+  const F = cfg.numKvHeads * cfg.headDim;
+  const cache = prefill(gpu, cfg, params, prompts, G);
+  const prefixRow = tensorFrom(gpu, Array.from({ length: R }, (_, r) => Math.floor(r / G)), [R], "u32", "gen.prefixRow");
+  const ownK = view.layers.map(() => createTensor(gpu, [R, S, F], "f32", "gen.ownK"));
+  const ownV = view.layers.map(() => createTensor(gpu, [R, S, F], "f32", "gen.ownV"));
+  for (const t of [...ownK, ...ownV]) zeroTensor(gpu, t);
+  const ids = createTensor(gpu, [R], "u32", "gen.ids");
+  const logpSample = createTensor(gpu, [R], "f32", "gen.logpSample");
+  const logpPolicy = createTensor(gpu, [R], "f32", "gen.logpPolicy");
+  const stopIds = new Set(opts.stopIds ?? []);
+  const out: Sample[] = Array.from({ length: R }, (_, r) => ({ prompt: Math.floor(r / G), sample: r % G, ids: [], logps: [], finish: "length" as FinishReason }));
+  const live = new Array<boolean>(R).fill(true);
+  let logits = cache.logits;
+  try {
+    for (let s = 0; s < S; s++) {
+      sampleTokens(gpu, logits, { ids, logpSample, logpPolicy }, { temperature: opts.temperature, topK: opts.topK ?? 0, topP: opts.topP ?? 1, seed: opts.seed, step: s, rowOffset: opts.rowOffset ?? 0 });
+      releaseTensor(gpu, logits);
+      const got = (await readTensor(gpu, ids)) as Uint32Array;
+      const lp = (await readTensor(gpu, logpPolicy)) as Float32Array;
+      let liveCount = 0;
+      for (let r = 0; r < R; r++) {
+        if (!live[r]) continue;
+        const o = out[r]!;
+        o.ids.push(got[r]!);
+        o.logps.push(lp[r]!);
+        if (stopIds.has(got[r]!)) o.finish = "eos";
+        else if (opts.stopStrings?.length && opts.decode) {
+          const tail = opts.decode(o.ids.slice(-STOP_WINDOW));
+          if (opts.stopStrings.some((x) => tail.includes(x))) o.finish = "stop";
+        }
+        if (o.finish !== "length") live[r] = false;
+        else liveCount++;
+      }
+      opts.onStep?.(s, liveCount);
+      if (liveCount === 0 || s === S - 1) break;
+      logits = decodeStep(gpu, cfg, params, { cache, prefixRow, ownK, ownV, ids, step: s, prompts, G });
+    }
+  } finally {
+    for (const t of [logits, ...cache.k, ...cache.v, cache.len, prefixRow, ...ownK, ...ownV, ids, logpSample, logpPolicy]) if (!t.released) releaseTensor(gpu, t);
+    await sync(gpu, "generate");
+  }
+  return out;
+}
+
+/** Feeds the tokens sampled at step s (at position len + s) and returns the next logits [R, V]. */
+function decodeStep(
+  gpu: Gpu, cfg: ModelConfig, params: Params,
+  st: { cache: PrefixCache; prefixRow: Tensor; ownK: Tensor[]; ownV: Tensor[]; ids: Tensor; step: number; prompts: readonly (readonly number[])[]; G: number },
+): Tensor {
+  const view = modelView(cfg, params);
+  const R = st.ids.size;
+  const s = st.step;
+  const positions = tensorFrom(gpu, Array.from({ length: R }, (_, r) => st.prompts[Math.floor(r / st.G)]!.length + s), [R], "u32", "gen.positions");
+  const ownLen = tensorFrom(gpu, new Array<number>(R).fill(s + 1), [R], "u32", "gen.ownLen");
+  const inp: LayerInputs = { B: R, T: 1, positions, attention: { heads: cfg.numHeads, kvHeads: cfg.numKvHeads } };
+  let x = createTensor(gpu, [R, cfg.hiddenSize], "f32", "gen.x");
+  embeddingForward(gpu, st.ids, view.embed, x);
+  view.layers.forEach((w, l) => {
+    const attend = (q: Tensor, k: Tensor, v: Tensor, att: Tensor): Tensor => {
+      appendCache(gpu, k, st.ownK[l]!, s);
+      appendCache(gpu, v, st.ownV[l]!, s);
+      attentionDecode(gpu, q, { k: st.cache.k[l]!, v: st.cache.v[l]!, row: st.prefixRow, len: st.cache.len }, { k: st.ownK[l]!, v: st.ownV[l]!, len: ownLen }, att, { heads: cfg.numHeads, kvHeads: cfg.numKvHeads });
+      return createTensor(gpu, [1], "f32", "gen.noLse");
+    };
+    const { out, saved } = layerForward(gpu, cfg, w, x, inp, attend);
+    releaseLayerSaved(gpu, saved);
+    releaseTensor(gpu, x);
+    x = out;
+  });
+  const logits = logitsOf(gpu, cfg, params, x);
+  for (const t of [x, positions, ownLen]) releaseTensor(gpu, t);
+  return logits;
+}
+
+/** The prefix cache tensors' shapes, for callers sizing memory: per layer 2 · Bp · Tp · F floats. */
+export function cacheFloats(cfg: ModelConfig, Bp: number, Tp: number, R: number, S: number): number {
+  const F = cfg.numKvHeads * cfg.headDim;
+  return cfg.numLayers * 2 * (Bp * Tp * F + R * S * F);
+}

@@ -1,0 +1,86 @@
+// Generation with the shared-prefix KV cache: decoded log-probs equal a full forward's, G branches of
+// one prefill equal G independent prefills, seeds repeat, EOS and stop strings end samples.
+import { afterAll, expect, test } from "bun:test";
+import { type Gpu, readTensor, releaseTensor } from "../../src/gpu/index.ts";
+import { packGroups } from "../../src/model/batch.ts";
+import { freshConfig } from "../../src/model/config.ts";
+import { modelForward, releaseBatch, releaseForward, uploadBatch } from "../../src/model/forward.ts";
+import { type Sample, generate } from "../../src/model/generate.ts";
+import { type Params, createParams, releaseParams } from "../../src/model/params.ts";
+import { expectClose, testGpu } from "../helpers.ts";
+
+const cfg = freshConfig({
+  vocabSize: 53, hiddenSize: 32, intermediateSize: 40, numLayers: 2, numHeads: 4, numKvHeads: 1,
+  ropeTheta: 10000, tieWordEmbeddings: false, initializerRange: 0.25,
+});
+const prompts = [[3, 14, 15, 9, 26], [5, 35, 8, 9, 7, 9, 3, 2, 38]];
+let gpu: Gpu;
+let params: Params;
+afterAll(() => params && releaseParams(gpu, params));
+
+async function setup() {
+  gpu = await testGpu();
+  params ??= createParams(gpu, cfg, 21);
+}
+
+async function fullForwardLogps(s: Sample, temperature: number): Promise<Float32Array> {
+  const batch = uploadBatch(gpu, cfg, packGroups([{ prompt: prompts[s.prompt]!, responses: [s.ids] }]));
+  const res = modelForward(gpu, cfg, params, batch, { temperature });
+  const logp = (await readTensor(gpu, res.logp)) as Float32Array;
+  releaseForward(gpu, res.state);
+  releaseTensor(gpu, res.logp);
+  releaseTensor(gpu, res.entropy);
+  releaseBatch(gpu, batch);
+  return logp;
+}
+
+test("decoding with the cache gives the full forward's log-probs", async () => {
+  await setup();
+  const samples = await generate(gpu, cfg, params, prompts, { n: 3, maxNewTokens: 7, temperature: 0.8, topP: 0.9, seed: 4 });
+  expect(samples.length).toBe(6);
+  expect(samples.map((s) => [s.prompt, s.sample])).toEqual([[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]);
+  for (const s of samples) {
+    expect(s.ids.length).toBe(7);
+    expect(s.finish).toBe("length");
+    expectClose(`decode.logp[prompt ${s.prompt} sample ${s.sample}]`, s.logps, await fullForwardLogps(s, 0.8), [s.ids.length], 1e-4, 1e-4);
+  }
+  // Different samples of one prompt differ (the rows draw from different streams).
+  expect(new Set(samples.map((s) => s.ids.join(","))).size).toBeGreaterThan(1);
+});
+
+test("G branches of one prefill equal G independent prefills; same seed, same samples", async () => {
+  await setup();
+  const opts = { maxNewTokens: 5, temperature: 1, seed: 9 };
+  const batched = await generate(gpu, cfg, params, prompts, { ...opts, n: 2 });
+  for (let r = 0; r < batched.length; r++) {
+    const [alone] = await generate(gpu, cfg, params, [prompts[batched[r]!.prompt]!], { ...opts, n: 1, rowOffset: r });
+    expect(alone!.ids).toEqual(batched[r]!.ids);
+    expectClose(`branch.logp[${r}]`, alone!.logps, batched[r]!.logps, [alone!.ids.length], 1e-5, 1e-5);
+  }
+  const again = await generate(gpu, cfg, params, prompts, { ...opts, n: 2 });
+  expect(again.map((s) => s.ids)).toEqual(batched.map((s) => s.ids));
+});
+
+test("EOS ids and stop strings end a sample; the others run to the limit", async () => {
+  await setup();
+  const opts = { n: 3, maxNewTokens: 6, temperature: 1, seed: 2 };
+  const free = await generate(gpu, cfg, params, [prompts[0]!], opts);
+  const eos = free[1]!.ids[2]!;
+  const stopped = await generate(gpu, cfg, params, [prompts[0]!], { ...opts, stopIds: [eos] });
+  const cut = stopped[1]!;
+  expect(cut.finish).toBe("eos");
+  expect(cut.ids).toEqual(free[1]!.ids.slice(0, cut.ids.length));
+  expect(cut.ids.at(-1)).toBe(eos);
+  expect(cut.ids.length).toBeLessThanOrEqual(3);
+  const decode = (ids: number[]) => ids.map((i) => `<${i}>`).join("");
+  const marker = `<${free[0]!.ids[1]}>`;
+  const byString = await generate(gpu, cfg, params, [prompts[0]!], { ...opts, stopStrings: [marker], decode });
+  expect(byString[0]!.finish).toBe("stop");
+  expect(decode(byString[0]!.ids).endsWith(marker)).toBe(true);
+});
+
+test("a prompt past the model's positions is refused with the fix", async () => {
+  await setup();
+  const small = { ...cfg, maxPositions: 8 };
+  await expect(generate(gpu, small, params, prompts, { n: 1, maxNewTokens: 4, temperature: 1, seed: 0 })).rejects.toThrow(/exceeds the model's 8 positions; lower max new tokens/);
+});
