@@ -12,6 +12,8 @@ import { selfcheckCommand } from "./commands/selfcheck.ts";
 import { verifyCommand } from "./commands/verify.ts";
 import { dataCommand } from "./commands/data.ts";
 import { tokenizeCommand } from "./commands/tokenize.ts";
+import { scoreCommand } from "./commands/score.ts";
+import { generateCommand } from "./commands/generate.ts";
 
 export async function main(argv: string[]): Promise<number> {
   let usageFailure: string | undefined;
@@ -31,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
     .command(verifyCommand)
     .command(dataCommand)
     .command(tokenizeCommand)
+    .command(scoreCommand)
+    .command(generateCommand)
     .demandCommand(1, "name a command; `longrl --help` lists them")
     .strict()
     .recommendCommands()
