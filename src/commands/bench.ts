@@ -8,7 +8,7 @@ import { KERNEL_BENCHES, formatBenchRow } from "../../bench/kernels.ts";
 import { benchModel } from "../../bench/model.ts";
 import type { BenchRow } from "../../bench/types.ts";
 import { usageError } from "../util/errors.ts";
-import { type GpuArgs, printJson, withGpu } from "./common.ts";
+import { deviceName, type GpuArgs, printJson, withGpu } from "./common.ts";
 
 interface BenchArgs extends GpuArgs {
   what?: string;
@@ -58,8 +58,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     if (args.what === "model") return benchModelCommand(args);
     const sizes = parseSizes(args.sizes ?? "256,512,1024,2048");
     await withGpu(args, async (gpu) => {
-      const a = gpu.summary;
-      const device = `${a.description || a.device} (${a.backend}${a.isFallbackAdapter ? ", software" : ""})`;
+      const device = deviceName(gpu);
       if (!args.json) {
         process.stdout.write(`matmul f32, C = A·B, n x n; device: ${device}\n`);
         process.stdout.write(`     n   longrl ms  GFLOP/s    naive ms  GFLOP/s   ratio\n`);
@@ -77,8 +76,7 @@ async function benchKernels(args: BenchArgs): Promise<void> {
     if (!names.includes(n)) throw usageError(`--only ${n}: not a kernel family; use some of: ${names.join(", ")}`);
   }
   await withGpu(args, async (gpu) => {
-    const a = gpu.summary;
-    const device = `${a.description || a.device} (${a.backend}${a.isFallbackAdapter ? ", software" : ""})`;
+    const device = deviceName(gpu);
     if (!args.json) process.stdout.write(`device: ${device}\n`);
     const rows: BenchRow[] = [];
     for (const b of KERNEL_BENCHES.filter((k) => only.includes(k.name))) {
@@ -96,8 +94,7 @@ async function benchModelCommand(args: BenchArgs): Promise<void> {
     if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw usageError(`${flag} ${v}: give an integer >= ${min}`);
   }
   await withGpu(args, async (gpu) => {
-    const a = gpu.summary;
-    const device = `${a.description || a.device} (${a.backend}${a.isFallbackAdapter ? ", software" : ""})`;
+    const device = deviceName(gpu);
     if (!args.json) process.stdout.write(`device: ${device}\n`);
     const opts = { shape: (args.shape ?? "tiny") as "tiny" | "0.5b", layers: args.layers, vocab: args.vocab, prompt: args.prompt ?? 2048, group: args.group ?? 8, response: args.response ?? 64 };
     const rows = await benchModel(gpu, opts, args.json ? undefined : (r) => process.stdout.write(`${formatBenchRow(r)}\n`));

@@ -20,3 +20,9 @@ export async function withGpu<T>(args: GpuArgs, fn: (gpu: Gpu) => Promise<T>): P
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** The adapter in words, as benchmarks and run summaries name it. */
+export function deviceName(gpu: Gpu): string {
+  const a = gpu.summary;
+  return `${a.description || a.device} (${a.backend}${a.isFallbackAdapter ? ", software" : ""})`;
+}

@@ -1,0 +1,100 @@
+// The run's tokenized data: records (JSONL or the synthetic generator), the tokenizer (a compact
+// vocabulary for a fresh model), and per record the chat-templated prompt ids and the gold
+// response ids (reasoning + answer sentence + end of turn) that SFT trains on. Prompt lengths
+// here are what the curriculum's phases and the eval buckets count.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { RunConfig } from "../config/schema.ts";
+import { loadRecords } from "../data/load.ts";
+import { buildPrompt, goldResponse } from "../data/prompt.ts";
+import type { DocRecord } from "../data/record.ts";
+import { generateRecords } from "../data/synth.ts";
+import { applyChatTemplate, chatStopTokens, chooseChatFormat, type ChatFormat, loadBaseTokenizer, loadTokenizer, type LoadedTokenizer } from "../tokenizer/index.ts";
+import { buildCompactVocab, COMPACT_VOCAB_FILE, compactTokenizer, type CompactVocab, loadCompactVocab, saveCompactVocab } from "../tokenizer/compact.ts";
+import { usageError } from "../util/errors.ts";
+
+export interface Example {
+  record: DocRecord;
+  /** The templated prompt (generation prompt included, `<think>\n` when configured). */
+  promptText: string;
+  promptIds: number[];
+  /** Gold response ids, ending with the end-of-turn token: the SFT target. */
+  goldIds: number[];
+}
+
+export interface RunData {
+  tokenizer: LoadedTokenizer;
+  chat: ChatFormat;
+  /** Ids that end a response (end of turn, EOS). */
+  stopIds: number[];
+  /** Set when the model uses a compact vocabulary (saved with every checkpoint). */
+  vocab?: CompactVocab;
+  train: Example[];
+  eval: Example[];
+}
+
+function records(cfg: RunConfig, which: "train" | "eval", base: LoadedTokenizer): DocRecord[] {
+  const file = cfg.data[which];
+  if (file !== "") return loadRecords(file).records;
+  const synth = which === "train" ? cfg.data.synth : cfg.data.evalSynth;
+  return generateRecords({ ...synth, tokenizer: cfg.tokenizer.name || "cl100k_base" }, base);
+}
+
+/** The user turn as the model sees it, and the response SFT teaches (minus what the prompt already opened). */
+function texts(r: DocRecord, chat: ChatFormat, think: boolean): { prompt: string; response: string } {
+  const prompt = applyChatTemplate(chat, [{ role: "user", content: buildPrompt(r) }], { addGenerationPrompt: true, thinking: think });
+  let response = goldResponse(r);
+  if (prompt.endsWith("<think>\n") && response.startsWith("<think>\n")) response = response.slice("<think>\n".length);
+  return { prompt, response };
+}
+
+/**
+ * Loads and tokenizes the run's data. With a compact vocabulary, `vocabFile` is read when it exists
+ * (a resumed run keeps its ids) and otherwise built from the train and eval texts and written there.
+ */
+export function prepareData(cfg: RunConfig, vocabFile: string, opts: { evalOnly?: boolean } = {}): RunData {
+  const fresh = cfg.model.path === "";
+  const tokName = cfg.tokenizer.name || cfg.model.path;
+  if (tokName === "") throw usageError("tokenizer.name is empty and model.path is empty: name a tiktoken encoding (cl100k_base) or a model directory");
+  if (!fresh && cfg.tokenizer.compactVocab) throw usageError("tokenizer.compactVocab: only a fresh model (model.path \"\") can use a compact vocabulary; a pretrained embedding keeps its ids. Set tokenizer.compactVocab=false");
+  // A model directory's tokenizer may itself be compact (a longrl checkpoint): loadTokenizer reads either kind.
+  const base = fresh ? loadBaseTokenizer(tokName) : loadTokenizer(tokName);
+  const chat = chooseChatFormat(base.chat, cfg.tokenizer.chatTemplate);
+  const train = opts.evalOnly ? [] : records(cfg, "train", base);
+  const held = records(cfg, "eval", base);
+  const trainTexts = train.map((r) => texts(r, chat, cfg.tokenizer.think));
+  const evalTexts = held.map((r) => texts(r, chat, cfg.tokenizer.think));
+  let tokenizer: LoadedTokenizer = base;
+  let vocab: CompactVocab | undefined;
+  if (fresh && cfg.tokenizer.compactVocab) {
+    if (existsSync(vocabFile)) ({ vocab, tokenizer } = loadCompactVocab(vocabFile));
+    else {
+      // The eval texts are included: the vocabulary is a tokenizer, not a label (unseen ids would fall back to bytes).
+      const all = [...trainTexts, ...evalTexts].flatMap((t) => [t.prompt, t.response]);
+      vocab = buildCompactVocab(base, all);
+      saveCompactVocab(vocabFile, vocab);
+      tokenizer = compactTokenizer(base, vocab);
+    }
+  }
+  const stops = chatStopTokens(chat, tokenizer.eosToken);
+  const stopIds = stops.map((s) => tokenizer.tokenId(s)).filter((id): id is number => id !== undefined);
+  if (stopIds.length === 0) throw usageError(`tokenizer ${tokenizer.name}: none of the end-of-turn tokens ${stops.join(", ")} is a single token; choose another chat template`);
+  const tokenize = (r: DocRecord, t: { prompt: string; response: string }): Example => ({
+    record: r,
+    promptText: t.prompt,
+    promptIds: tokenizer.encode(t.prompt),
+    goldIds: [...tokenizer.encode(t.response), stopIds[0]!],
+  });
+  return {
+    tokenizer,
+    chat,
+    stopIds,
+    vocab,
+    train: train.map((r, i) => tokenize(r, trainTexts[i]!)),
+    eval: held.map((r, i) => tokenize(r, evalTexts[i]!)),
+  };
+}
+
+export function vocabPath(runDir: string): string {
+  return join(runDir, COMPACT_VOCAB_FILE);
+}

@@ -1,0 +1,104 @@
+// `longrl train` end to end (design.md §1): eval before → SFT → eval → (RL phases: next step of
+// issue 6) → report, every boundary a checkpoint, so `--resume RUN_DIR` continues from wherever the
+// run stopped.
+// Stages can also run alone (`longrl sft`, `longrl rl`). Ctrl-C: finish the step, save, exit 130.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { configToYaml } from "../config/load.ts";
+import type { RunConfig } from "../config/schema.ts";
+import type { Gpu } from "../gpu/index.ts";
+import { releaseOptimizer } from "../kernels/optimizer.ts";
+import { createJudge } from "../reward/backend.ts";
+import { usageError } from "../util/errors.ts";
+import type { EvalTable } from "../eval/metrics.ts";
+import { evalSlug, runEval } from "../eval/run.ts";
+import { createProgress, formatRunSummary } from "./progress.ts";
+import { type EvalResult, readMetrics, stageSummaries, writeReport } from "./report.ts";
+import { type Session, closeSession, openSession, saveRunCheckpoint } from "./session.ts";
+import { runSft } from "./sft.ts";
+
+export interface TrainOptions {
+  /** Stages to run, in order: a subset of ["sft", "rl"] (eval runs where cfg.eval says). */
+  stages: ("sft" | "rl")[];
+  resume: boolean;
+  quiet: boolean;
+  device: string;
+  /** Stop as Ctrl-C does once this global step is done (0 = never). */
+  stopAfter?: number;
+}
+
+/** Exit code of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved. */
+export const INTERRUPTED = 130;
+
+async function evaluate(s: Session, label: string): Promise<void> {
+  if (!s.cfg.eval.enable || s.state.evals.includes(label)) return;
+  const bar = createProgress({ label: `eval ${label}`, total: Math.min(s.data.eval.length, s.cfg.eval.maxItems || Infinity), unit: "item", quiet: s.quietProgress });
+  const table = await runEval({ gpu: s.gpu, cfg: s.cfg, model: s.model, params: s.params, data: s.data, judge: s.judge }, label, s.cfg.eval, join(s.runDir, "eval"), (done) => bar.update(done));
+  bar.stop();
+  const all = table.rows.find((r) => r.kind === "all");
+  if (all) process.stderr.write(`eval ${label}: hybrid accuracy ${all.hybrid.toFixed(3)}, rule ${all.rule.toFixed(3)}, F1 ${all.f1.toFixed(3)}, pass@${table.ks.at(-1)} ${all.passAtK.at(-1)?.toFixed(3) ?? "-"}\n`);
+  s.state.evals.push(label);
+}
+
+function loadEvals(s: Session): EvalResult[] {
+  return s.state.evals
+    .map((label) => join(s.runDir, "eval", `${evalSlug(label)}.json`))
+    .filter((f) => existsSync(f))
+    .map((f) => JSON.parse(readFileSync(f, "utf8")) as { label: string; table: EvalTable });
+}
+
+/** Closes a stage: drop its optimizer (the next stage starts a fresh one, as verl's RL after SFT does). */
+function endStage(s: Session, next: Session["state"]["stage"]): void {
+  if (s.optim) releaseOptimizer(s.gpu, s.optim);
+  s.optim = undefined;
+  s.state.stage = next;
+  s.state.stageStep = 0;
+  s.state.optimStep = 0;
+}
+
+/** Runs the configured recipe in runDir; returns the process exit code (0, or INTERRUPTED). */
+export async function runTrain(gpu: Gpu, cfg: RunConfig, runDir: string, o: TrainOptions): Promise<number> {
+  if (o.stages.includes("rl") && cfg.rl.enable) {
+    throw usageError("rl.enable: the RL stage (GRPO/DAPO phases) is not in this build yet; run SFT and eval with --set rl.enable=false");
+  }
+  const s = await openSession(gpu, cfg, runDir, o.resume);
+  s.quietProgress = o.quiet;
+  s.stopAfter = o.stopAfter ?? 0;
+  s.judge = createJudge(cfg.reward.judge);
+  if (!o.resume || !existsSync(join(runDir, "config.yaml"))) writeFileSync(join(runDir, "config.yaml"), configToYaml(cfg));
+  let interrupts = 0;
+  const onSigint = () => {
+    s.stopRequested = true;
+    if (++interrupts > 1) process.exit(INTERRUPTED); // a second Ctrl-C does not wait for the checkpoint
+    process.stderr.write("\nlongrl: stopping after this step; saving a checkpoint (Ctrl-C again to quit without it)\n");
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    if (s.state.globalStep === 0 && cfg.eval.atStart) await evaluate(s, "before SFT");
+    if (s.state.stage === "sft") {
+      if (o.stages.includes("sft") && cfg.sft.enable) {
+        const bar = createProgress({ label: "sft", total: cfg.sft.steps, start: s.state.stageStep, quiet: o.quiet });
+        const done = await runSft(s, (step, f) => bar.update(step, { loss: f.loss!, "tok/s": Math.round(f.tokens_per_s!) }));
+        bar.stop();
+        if (!done) return INTERRUPTED;
+        if (cfg.eval.afterEachStage) await evaluate(s, "after SFT");
+      }
+      endStage(s, "rl");
+      await saveRunCheckpoint(s);
+    }
+    if (s.state.stage === "rl" && !cfg.rl.enable) {
+      endStage(s, "done");
+      await saveRunCheckpoint(s);
+    }
+    const metrics = existsSync(join(runDir, "metrics.jsonl")) ? readMetrics(join(runDir, "metrics.jsonl")) : [];
+    const evals = loadEvals(s);
+    const wallSeconds = (performance.now() - s.started) / 1000;
+    const files = writeReport(runDir, metrics, evals, { title: `longrl run ${runDir}`, device: o.device, wallSeconds, config: cfg as unknown as Record<string, unknown> });
+    process.stderr.write(`${formatRunSummary({ wallSeconds, device: o.device, runDir, report: files.html, stages: stageSummaries(metrics), evals })}\n`);
+    return 0;
+  } finally {
+    process.off("SIGINT", onSigint);
+    if (s.stopRequested) process.stderr.write(`longrl: checkpoint saved in ${join(runDir, "checkpoints", `step-${s.state.globalStep}`)}; continue with --resume ${runDir}\n`);
+    closeSession(s);
+  }
+}

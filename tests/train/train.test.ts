@@ -1,0 +1,90 @@
+// The training run's mechanics at toy size: metrics lines present and finite, eval files, a loadable
+// checkpoint, --stop-after then --resume equal to an uninterrupted run, Ctrl-C (SIGINT) saving a
+// checkpoint. (The RL stage's own mechanics are tested with it.)
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadRunConfig } from "../../src/config/load.ts";
+import { loadCheckpoint } from "../../src/model/checkpoint.ts";
+import { releaseParams } from "../../src/model/params.ts";
+import { runTrain } from "../../src/train/run.ts";
+import { latestCheckpoint } from "../../src/train/session.ts";
+import { testGpu } from "../helpers.ts";
+
+const root = mkdtempSync(join(tmpdir(), "longrl-train-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const YAML = `
+seed: 3
+checkpoint: { interval: 0, keep: 2 }
+model:
+  fresh: { hiddenSize: 32, intermediateSize: 48, numLayers: 1, numHeads: 2, numKvHeads: 1 }
+  recompute: false
+data:
+  synth: { n: 10, minTokens: 64, maxTokens: 128, seed: 0, kinds: [lookup, choice] }
+  evalSynth: { n: 3, minTokens: 64, maxTokens: 128, seed: 1, kinds: [lookup] }
+  sftMaxPromptTokens: 128
+sft: { steps: 4, batchSize: 4, microBatchSize: 2, lr: 1.0e-3, warmupSteps: 1, maxTokens: 512 }
+rl: { enable: false }
+eval: { samplesPerItem: 2, kValues: [1, 2], maxResponseTokens: 6, maxItems: 2, lengthBuckets: [100] }
+`;
+const cfg = loadRunConfig({ text: YAML });
+
+/** Metrics lines without the wall-clock fields (they differ between runs by nature). */
+function metrics(dir: string): Record<string, unknown>[] {
+  return readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => {
+    const { seconds: _s, tokens_per_s: _t, ...rest } = JSON.parse(l);
+    return rest;
+  });
+}
+
+const opts = { stages: ["sft", "rl"] as ("sft" | "rl")[], resume: false, quiet: true, device: "test" };
+
+test("a run writes finite metrics, eval tables, a report and a loadable checkpoint", async () => {
+  const gpu = await testGpu();
+  const dir = join(root, "full");
+  expect(await runTrain(gpu, cfg, dir, opts)).toBe(0);
+  const lines = metrics(dir);
+  expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 4]);
+  for (const l of lines) {
+    expect(l.stage).toBe("sft");
+    for (const k of ["loss", "lr", "grad_norm"]) expect(Number.isFinite(l[k])).toBe(true);
+  }
+  for (const f of ["config.yaml", "report.html", "summary.md", "eval/before-sft.json", "eval/after-sft.jsonl"]) expect(existsSync(join(dir, f))).toBe(true);
+  const ckpt = latestCheckpoint(dir)!;
+  expect(ckpt).toBe(join(dir, "checkpoints", "step-4"));
+  expect(JSON.parse(readFileSync(join(ckpt, "trainer_state.json"), "utf8")).stage).toBe("done");
+  const { params } = await loadCheckpoint(gpu, ckpt);
+  releaseParams(gpu, params);
+});
+
+test("--stop-after then --resume gives the uninterrupted run's metrics", async () => {
+  const gpu = await testGpu();
+  const dir = join(root, "resumed");
+  expect(await runTrain(gpu, cfg, dir, { ...opts, stopAfter: 2 })).toBe(130);
+  expect(metrics(dir).length).toBe(2);
+  expect(latestCheckpoint(dir)).toBe(join(dir, "checkpoints", "step-2"));
+  expect(await runTrain(gpu, loadRunConfig({ file: join(dir, "config.yaml") }), dir, { ...opts, resume: true })).toBe(0);
+  expect(metrics(dir)).toEqual(metrics(join(root, "full")));
+});
+
+test("Ctrl-C (SIGINT) saves a loadable checkpoint and exits 130", async () => {
+  const dir = join(root, "sigint");
+  const file = join(root, "long.yaml");
+  writeFileSync(file, YAML.replace("steps: 4", "steps: 200").replace("eval: {", "eval: { enable: false,"));
+  const proc = Bun.spawn([process.execPath, "src/cli.ts", "train", file, "--output", dir, "--quiet"], { stdout: "pipe", stderr: "pipe" });
+  const metricsFile = join(dir, "metrics.jsonl");
+  for (let i = 0; i < 600 && !(existsSync(metricsFile) && readFileSync(metricsFile, "utf8").split("\n").length > 2); i++) await Bun.sleep(100);
+  proc.kill("SIGINT");
+  const code = await proc.exited;
+  const stderr = await new Response(proc.stderr).text();
+  expect(code).toBe(130);
+  expect(stderr).toContain(`continue with --resume ${dir}`);
+  const ckpt = latestCheckpoint(dir)!;
+  const state = JSON.parse(readFileSync(join(ckpt, "trainer_state.json"), "utf8"));
+  expect(state.stage).toBe("sft");
+  expect(state.globalStep).toBe(metrics(dir).length);
+  const { params } = await loadCheckpoint(await testGpu(), ckpt);
+  releaseParams(await testGpu(), params);
+});
