@@ -72,6 +72,7 @@ interface EvalArgs extends GpuArgs {
   set?: string[];
   output?: string;
   json: boolean;
+  quiet: boolean;
 }
 
 export const evalCommand: CommandModule<{}, EvalArgs> = {
@@ -84,7 +85,8 @@ export const evalCommand: CommandModule<{}, EvalArgs> = {
       .option("config", { type: "string", describe: `config YAML for the eval/reward/tokenizer sections (default: ${DEMO_CONFIG_NAME})` })
       .option("set", { type: "string", array: true, describe: "override a key: --set eval.samplesPerItem=8" })
       .option("output", { type: "string", describe: "directory for eval/<label>.jsonl and .json" })
-      .option("json", { type: "boolean", default: false, describe: "print the table as JSON" }) as unknown as Argv<EvalArgs>,
+      .option("json", { type: "boolean", default: false, describe: "print the table as JSON" })
+      .option("quiet", { type: "boolean", default: false, describe: "plain progress lines, no bar" }) as unknown as Argv<EvalArgs>,
   handler: async (a) => {
     const base = a.config === undefined ? loadRunConfig({ file: DEMO_CONFIG_NAME, text: EMBEDDED_DEMO, sets: a.set }) : loadRunConfig({ file: a.config, sets: a.set });
     const vocabFile = join(a.model, "longrl_vocab.json");
@@ -95,7 +97,7 @@ export const evalCommand: CommandModule<{}, EvalArgs> = {
     const table = await withGpu(a, async (gpu) => {
       const { config, params } = await loadCheckpoint(gpu, a.model);
       try {
-        const bar = createProgress({ label: "eval", total: Math.min(data.eval.length, cfg.eval.maxItems || Infinity), unit: "item" });
+        const bar = createProgress({ label: "eval", total: Math.min(data.eval.length, cfg.eval.maxItems || Infinity), unit: "item", quiet: a.quiet });
         const t = await runEval({ gpu, cfg, model: config, params, data, judge }, "eval", cfg.eval, a.output, (done) => bar.update(done));
         bar.stop();
         return t;
