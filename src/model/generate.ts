@@ -208,9 +208,3 @@ function decodeStep(
   for (const t of [x, positions, ownLen]) releaseTensor(gpu, t);
   return logits;
 }
-
-/** The prefix cache tensors' shapes, for callers sizing memory: per layer 2 · Bp · Tp · F floats. */
-export function cacheFloats(cfg: ModelConfig, Bp: number, Tp: number, R: number, S: number): number {
-  const F = cfg.numKvHeads * cfg.headDim;
-  return cfg.numLayers * 2 * (Bp * Tp * F + R * S * F);
-}

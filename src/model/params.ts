@@ -3,7 +3,7 @@
 // checkpoint save/load all walk this table; a new tensor is one row. No forward math here.
 // Letters: V vocab, C channels, I MLP width, H heads, Hkv kv heads, D head dim.
 import { type Gpu, type Tensor, createTensor, releaseTensor, writeTensor } from "../gpu/index.ts";
-import { createRng } from "../util/rng.ts";
+import { createRng, fnv1a } from "../util/rng.ts";
 import { runError } from "../util/errors.ts";
 import type { ModelConfig } from "./config.ts";
 
@@ -122,12 +122,6 @@ export function optimParams(cfg: ModelConfig, params: Params, grads: Params): { 
   return paramTable(cfg).map((r) => ({ name: r.name, param: param(params, r.name), grad: param(grads, r.name), decay: r.decay }));
 }
 
-/** 32-bit FNV-1a of a name: each row's random stream depends on its name, not its position. */
-function nameHash(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
 
 /**
  * Host values of one row's init: ones, zeros, or N(0, std) by Box-Muller from the project's RNG on
@@ -138,7 +132,7 @@ export function initValues(row: ParamRow, seed: number, std: number): Float32Arr
   const out = new Float32Array(n);
   if (row.init === "ones") out.fill(1);
   if (row.init !== "normal") return out;
-  const rng = createRng(seed, nameHash(row.name));
+  const rng = createRng(seed, fnv1a(row.name)) // the stream depends on the name, not the row's position;
   for (let i = 0; i < n; i += 2) {
     // Box-Muller: two uniforms → two independent standard normals; 1 - u keeps log() finite.
     const r = Math.sqrt(-2 * Math.log(1 - rng.next())) * std;

@@ -2,7 +2,7 @@
 // tokenized data, the run directory with its metrics.jsonl, the trainer state that makes a run
 // resumable, and checkpoints: HF directories + optimizer.safetensors + trainer_state.json,
 // written atomically (model/checkpoint.ts). Ctrl-C sets a flag; loops finish the step, save, stop.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RunConfig } from "../config/schema.ts";
 import { type Gpu, zeroTensor } from "../gpu/index.ts";
@@ -173,9 +173,3 @@ export function closeSession(s: Session): void {
   releaseParams(s.gpu, s.grads);
 }
 
-/** Writes a JSON file atomically (tmp + rename). */
-export function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 1)}\n`);
-  renameSync(tmp, file);
-}

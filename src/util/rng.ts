@@ -21,6 +21,12 @@ export function mix32(x: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/** 32-bit FNV-1a of text, continuing from h (chain calls to hash a sequence): stable stream keys. */
+export function fnv1a(text: string, h = 0x811c9dc5): number {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 /** A generator for (seed, stream): record i of a file uses stream i, so it does not depend on --n. */
 export function createRng(seed: number, stream = 0): Rng {
   let a = mix32(mix32(seed >>> 0) ^ Math.imul(stream + 1, 0x27d4eb2d));
