@@ -14,7 +14,7 @@ import { dataCommand } from "./commands/data.ts";
 import { tokenizeCommand } from "./commands/tokenize.ts";
 import { scoreCommand } from "./commands/score.ts";
 import { generateCommand } from "./commands/generate.ts";
-import { evalCommand, sftCommand, trainCommand } from "./commands/train.ts";
+import { evalCommand, rlCommand, sftCommand, trainCommand } from "./commands/train.ts";
 
 export async function main(argv: string[]): Promise<number> {
   let usageFailure: string | undefined;
@@ -38,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(generateCommand)
     .command(trainCommand)
     .command(sftCommand)
+    .command(rlCommand)
     .command(evalCommand)
     .demandCommand(1, "name a command; `longrl --help` lists them")
     .strict()

@@ -1,20 +1,19 @@
-// `longrl train` end to end (design.md §1): eval before → SFT → eval → (RL phases: next step of
-// issue 6) → report, every boundary a checkpoint, so `--resume RUN_DIR` continues from wherever the
+// `longrl train` end to end (design.md §1): eval before → SFT → eval → each RL phase → eval → report, every boundary a checkpoint, so `--resume RUN_DIR` continues from wherever the
 // run stopped.
 // Stages can also run alone (`longrl sft`, `longrl rl`). Ctrl-C: finish the step, save, exit 130.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { configToYaml } from "../config/load.ts";
-import type { RunConfig } from "../config/schema.ts";
+import { type RunConfig, rlPhases } from "../config/schema.ts";
 import type { Gpu } from "../gpu/index.ts";
 import { releaseOptimizer } from "../kernels/optimizer.ts";
 import { createJudge } from "../reward/backend.ts";
-import { usageError } from "../util/errors.ts";
 import type { EvalTable } from "../eval/metrics.ts";
 import { evalSlug, runEval } from "../eval/run.ts";
 import { createProgress, formatRunSummary } from "./progress.ts";
 import { type EvalResult, readMetrics, stageSummaries, writeReport } from "./report.ts";
-import { type Session, closeSession, openSession, saveRunCheckpoint } from "./session.ts";
+import { nextPhase, rlPlan, runRlPhase } from "./rl.ts";
+import { type Session, closeSession, openSession, saveRunCheckpoint, shouldStop } from "./session.ts";
 import { runSft } from "./sft.ts";
 
 export interface TrainOptions {
@@ -25,6 +24,8 @@ export interface TrainOptions {
   device: string;
   /** Stop as Ctrl-C does once this global step is done (0 = never). */
   stopAfter?: number;
+  /** Replaces the configured reward for RL rollouts (see Session.scoreRollouts). */
+  scoreRollouts?: Session["scoreRollouts"];
 }
 
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved. */
@@ -58,13 +59,11 @@ function endStage(s: Session, next: Session["state"]["stage"]): void {
 
 /** Runs the configured recipe in runDir; returns the process exit code (0, or INTERRUPTED). */
 export async function runTrain(gpu: Gpu, cfg: RunConfig, runDir: string, o: TrainOptions): Promise<number> {
-  if (o.stages.includes("rl") && cfg.rl.enable) {
-    throw usageError("rl.enable: the RL stage (GRPO/DAPO phases) is not in this build yet; run SFT and eval with --set rl.enable=false");
-  }
   const s = await openSession(gpu, cfg, runDir, o.resume);
   s.quietProgress = o.quiet;
   s.stopAfter = o.stopAfter ?? 0;
   s.judge = createJudge(cfg.reward.judge);
+  s.scoreRollouts = o.scoreRollouts;
   if (!o.resume || !existsSync(join(runDir, "config.yaml"))) writeFileSync(join(runDir, "config.yaml"), configToYaml(cfg));
   let interrupts = 0;
   const onSigint = () => {
@@ -86,7 +85,25 @@ export async function runTrain(gpu: Gpu, cfg: RunConfig, runDir: string, o: Trai
       endStage(s, "rl");
       await saveRunCheckpoint(s);
     }
-    if (s.state.stage === "rl" && !cfg.rl.enable) {
+    if (s.state.stage === "rl" && cfg.rl.enable && o.stages.includes("rl")) {
+      const plan = rlPlan(s);
+      if (plan.excluded > 0 && s.state.phase === 0 && s.state.stageStep === 0) {
+        process.stderr.write(`longrl: ${plan.excluded} training prompts are longer than the last phase's ${plan.bounds.at(-1)![1]} tokens; RL leaves them out\n`);
+      }
+      while (s.state.phase < plan.phases.length) {
+        const k = s.state.phase;
+        const label = plan.phases.length > 1 ? `rl phase ${k + 1}/${plan.phases.length}` : "rl";
+        const bar = createProgress({ label, total: plan.phases[k]!.steps, start: s.state.stageStep, quiet: o.quiet });
+        const done = await runRlPhase(s, plan, (step, f) => bar.update(step, { reward: f.reward_mean, acc: f.accuracy, "tok/s": Math.round(f.tokens_per_s) }));
+        bar.stop();
+        if (!done) return INTERRUPTED;
+        if (cfg.eval.afterEachStage) await evaluate(s, plan.phases.length > 1 ? `after phase ${k + 1}` : "after RL");
+        nextPhase(s);
+        await saveRunCheckpoint(s);
+        if (shouldStop(s)) return INTERRUPTED;
+      }
+    }
+    if (s.state.stage === "rl" && (!cfg.rl.enable || s.state.phase >= rlPhases(cfg).length)) {
       endStage(s, "done");
       await saveRunCheckpoint(s);
     }

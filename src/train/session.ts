@@ -5,13 +5,14 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RunConfig } from "../config/schema.ts";
-import { type Gpu, zeroTensor } from "../gpu/index.ts";
+import { type Gpu, type Tensor, zeroTensor } from "../gpu/index.ts";
 import { type AdamWState, createAdamW, optimizerTensors, releaseOptimizer } from "../kernels/optimizer.ts";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import { type ModelConfig, freshConfig } from "../model/config.ts";
 import { type Params, allocateLike, createParams, optimParams, releaseParams } from "../model/params.ts";
 import { loadTensors, openSafetensors } from "../model/safetensors.ts";
 import { COMPACT_VOCAB_FILE } from "../tokenizer/compact.ts";
+import type { computeRewards } from "../reward/hybrid.ts";
 import type { Judge } from "../reward/judge.ts";
 import { runError } from "../util/errors.ts";
 import { type RunData, prepareData, vocabPath } from "./data.ts";
@@ -55,6 +56,10 @@ export interface Session {
   quietProgress: boolean;
   /** Behave as on Ctrl-C once this global step is done (--stop-after; 0 = never). */
   stopAfter: number;
+  /** The frozen reference policy of the KL term (RL with rl.klCoef > 0 only). */
+  ref?: Params;
+  /** Replaces computeRewards for RL rollouts (programmatic use, as TRL's reward_funcs; tests). */
+  scoreRollouts?: typeof computeRewards;
 }
 
 export function initialState(): TrainerState {
@@ -101,6 +106,10 @@ export async function openSession(gpu: Gpu, cfg: RunConfig, runDir: string, resu
   if (model.vocabSize < data.tokenizer.vocabSize) throw runError(`${ckpt ?? cfg.model.path}: the model's vocabulary (${model.vocabSize}) is smaller than the tokenizer's (${data.tokenizer.vocabSize})`);
   const grads = allocateLike(gpu, model, "grad.");
   const s: Session = { gpu, cfg, runDir, model, params, grads, data, state, stopRequested: false, started: performance.now(), judge: null, quietProgress: false, stopAfter: 0 };
+  if (ckpt && existsSync(join(ckpt, REFERENCE_FILE))) {
+    s.ref = allocateLike(gpu, model, "");
+    loadTensors(gpu, openSafetensors(join(ckpt, REFERENCE_FILE)), paramTensors(s.ref));
+  }
   if (ckpt && existsSync(join(ckpt, OPTIMIZER_FILE))) {
     s.optim = newOptimizer(s, state.stage === "rl" ? cfg.rl : cfg.sft);
     const src = openSafetensors(join(ckpt, OPTIMIZER_FILE));
@@ -110,6 +119,12 @@ export async function openSession(gpu: Gpu, cfg: RunConfig, runDir: string, resu
 }
 
 const OPTIMIZER_FILE = "optimizer.safetensors";
+/** The KL term's frozen reference policy (written only when the run has one). */
+const REFERENCE_FILE = "reference.safetensors";
+
+function paramTensors(p: Params): { name: string; tensor: Tensor }[] {
+  return [...p].map(([name, tensor]) => ({ name, tensor }));
+}
 
 /** A fresh AdamW over the model for a stage (betas 0.9/0.999 as QwenLong-L1; lr is set per step). */
 export function newOptimizer(s: Session, o: { lr: number; weightDecay: number; maxGradNorm: number }): AdamWState {
@@ -153,7 +168,10 @@ export async function saveRunCheckpoint(s: Session): Promise<string> {
     params: s.params,
     dtype: s.cfg.checkpoint.dtype,
     extraFiles,
-    tensorFiles: s.optim ? { [OPTIMIZER_FILE]: optimizerTensors(s.optim) } : undefined,
+    tensorFiles: {
+      ...(s.optim ? { [OPTIMIZER_FILE]: optimizerTensors(s.optim) } : {}),
+      ...(s.ref ? { [REFERENCE_FILE]: paramTensors(s.ref) } : {}),
+    },
   });
   prune(s);
   return dir;
@@ -171,5 +189,6 @@ export function closeSession(s: Session): void {
   if (s.optim) releaseOptimizer(s.gpu, s.optim);
   releaseParams(s.gpu, s.params);
   releaseParams(s.gpu, s.grads);
+  if (s.ref) releaseParams(s.gpu, s.ref);
 }
 
