@@ -87,7 +87,8 @@ describe("run config: defaults and shipped files", () => {
     const on = loadRunConfig({ file: DEMO });
     expect(rlPhases(on)).toEqual(on.curriculum.phases);
     const off = loadRunConfig({ file: DEMO, sets: ["curriculum.enable=false"] });
-    expect(rlPhases(off)).toEqual([{ maxPromptTokens: 1024, steps: 30 }]);
+    const total = on.curriculum.phases.reduce((a, p) => a + p.steps, 0);
+    expect(rlPhases(off)).toEqual([{ maxPromptTokens: 1024, steps: total }]);
   });
 });
 
@@ -107,7 +108,7 @@ describe("run config: --set overrides", () => {
     expect(load("data.synth.kinds=[lookup,docmath]").data.synth.kinds).toEqual(["lookup", "docmath"]);
     expect(load("curriculum.phases=[{maxPromptTokens: 512, steps: 10}]").curriculum.phases).toEqual([{ maxPromptTokens: 512, steps: 10 }]);
     const cfg = load("curriculum.phases.1.steps=5", "curriculum.phases[2].steps=7");
-    expect(cfg.curriculum.phases.map((p) => p.steps)).toEqual([10, 5, 7]);
+    expect(cfg.curriculum.phases.map((p) => p.steps)).toEqual([load().curriculum.phases[0]!.steps, 5, 7]);
     expect(load("data.synth.maxTokens=1500", "curriculum.phases.3={maxPromptTokens: 1500, steps: 2}").curriculum.phases[3]).toEqual({ maxPromptTokens: 1500, steps: 2 });
     expect(load("eval.kValues=[1, 2, 4]").eval.kValues).toEqual([1, 2, 4]);
   });
@@ -166,7 +167,7 @@ describe("run config: errors are one line naming the place, the field and the fi
     ["window of a fresh model", { file: DEMO, sets: ["rl.maxResponseTokens=1500"] }, "--set rl.maxResponseTokens=1500: curriculum.phases.2.maxPromptTokens 1024 + rl.maxResponseTokens 1500 > model.fresh.maxPositions 2048; lower them or raise maxPositions"],
     ["fresh model shape", { file: DEMO, sets: ["model.fresh.hiddenSize=130"] }, "--set model.fresh.hiddenSize=130: model.fresh: hiddenSize 130 is not a multiple of numHeads 4"],
     ["compact vocabulary with a pretrained model", { file: DEMO, sets: ["model.path=models/qwen"] }, "--set model.path=models/qwen: tokenizer.compactVocab must be false with model.path set: a pretrained embedding keeps its token ids"],
-    ["a phase with no synthetic record", { file: DEMO, sets: ["data.synth.minTokens=300"] }, "--set data.synth.minTokens=300: curriculum.phases.0 takes prompts of (0, 256] tokens but data.synth makes 300..1024; change data.synth.minTokens/maxTokens or the phase"],
+    ["a phase with no synthetic record", { file: DEMO, sets: ["sft.enable=false", "data.synth.minTokens=300"] }, "--set data.synth.minTokens=300: curriculum.phases.0 takes prompts of (0, 256] tokens but data.synth makes 300..1024; change data.synth.minTokens/maxTokens or the phase"],
     ["judge without a model", { sets: ["reward.judge.backend=openai"] }, "--set reward.judge.backend=openai: reward.judge.model is empty; name the judge model for backend openai"],
     ["index past the end", { file: DEMO, sets: ["curriculum.phases.5.steps=1"] }, "--set curriculum.phases.5.steps=1: curriculum.phases has 3 elements; index 5 is out of range (3 appends)"],
     ["field of a new element", { file: DEMO, sets: ["curriculum.phases.3.steps=1"] }, "--set curriculum.phases.3.steps=1: curriculum.phases.3 does not exist; append a whole element: curriculum.phases.3={...}"],
