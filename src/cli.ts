@@ -4,7 +4,7 @@
 // imported statically here so that `bun build --compile` bundles all of them.
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { LongrlError } from "./util/errors.ts";
+import { LongrlError, usageError } from "./util/errors.ts";
 import { VERSION } from "./version.ts";
 import { infoCommand } from "./commands/info.ts";
 import { benchCommand } from "./commands/bench.ts";
@@ -17,7 +17,6 @@ import { generateCommand } from "./commands/generate.ts";
 import { evalCommand, rlCommand, sftCommand, trainCommand } from "./commands/train.ts";
 
 export async function main(argv: string[]): Promise<number> {
-  let usageFailure: string | undefined;
   const parser = yargs(argv)
     .scriptName("longrl")
     .version(VERSION)
@@ -47,17 +46,13 @@ export async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false)
     .fail((msg, err) => {
-      if (err) throw err;
-      usageFailure = msg;
+      // Throwing stops yargs before the command's handler runs (with exitProcess(false) it would go on).
+      throw err ?? usageError(msg.startsWith("Did you mean") ? `unknown command ${JSON.stringify(argv[0])}. ${msg}` : msg);
     });
   try {
     await parser.parseAsync();
   } catch (err) {
     return reportError(err);
-  }
-  if (usageFailure !== undefined) {
-    process.stderr.write(`longrl: ${usageFailure}\n`);
-    return 2;
   }
   return process.exitCode === undefined ? 0 : Number(process.exitCode);
 }

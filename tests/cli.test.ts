@@ -32,7 +32,16 @@ describe("cli", () => {
   });
 
   test("bad usage: exit 2 with a one-line message", async () => {
-    expect((await longrl(["frobnicate"])).code).toBe(2);
+    const u = await longrl(["frobnicate"]);
+    expect(u.code).toBe(2);
+    expect(u.stderr).toBe("longrl: Unknown argument: frobnicate");
+    const near = await longrl(["scor"]);
+    expect(near.code).toBe(2);
+    expect(near.stderr).toBe('longrl: unknown command "scor". Did you mean score?');
+    // A missing required flag stops before the command runs (no follow-on error from an undefined value).
+    const m = await longrl(["data", "synth", "-n", "2"]);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toBe("longrl: Missing required argument: out");
     const b = await longrl(["--backend", "cuda", "info"]);
     expect(b.code).toBe(2);
     expect(b.stderr).toBe("longrl: --backend cuda is not a backend; use one of: vulkan, metal, d3d12, opengles");

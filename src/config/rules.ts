@@ -59,6 +59,7 @@ export const RULES: Record<string, FieldRule> = {
   "sft.maxGradNorm": POSITIVE,
   "sft.evalInterval": NONNEG_INT,
   "sft.maxTokens": { int: true, min: 2 },
+  "sft.promptLossWeight": FRACTION,
   "rl.groupSize": POS_INT,
   "rl.batchSize": POS_INT,
   "rl.miniBatchSize": POS_INT,

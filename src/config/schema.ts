@@ -70,6 +70,8 @@ export interface SftOptions {
   evalInterval: number;
   /** Prompt + response tokens per sequence; longer ones are skipped (and counted). */
   maxTokens: number;
+  /** Weight of the prompt tokens in the next-token loss, relative to the response's 1 (the loss is the weighted mean). 0 = the response only (TRL's completion_only_loss); 1 = the whole sequence, as in pre-training. */
+  promptLossWeight: number;
 }
 
 export interface DynamicSamplingOptions {
@@ -204,6 +206,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     maxGradNorm: 1.0, // verl's clip_grad
     evalInterval: 25, // ours
     maxTokens: 8192, // room for a 4K-token prompt and its reasoning
+    promptLossWeight: 0, // TRL's completion_only_loss: the prompt is masked
   },
   rl: {
     enable: true,

@@ -37,10 +37,11 @@ const PLOTS = [
   { key: "response_len_mean", title: "response length (tokens)", stage: "rl" },
   { key: "kl", title: "KL to reference", stage: "rl" },
   { key: "loss", title: "SFT loss", stage: "sft" },
+  { key: "eval_loss", title: "SFT held-out loss", stage: "sft" },
 ] as const;
 
 // The fields summary.md and the end-of-run summary report as "final" values.
-const FINAL_KEYS = ["loss", "reward_mean", "accuracy", "entropy", "clip_frac", "response_len_mean", "kl", "tokens_per_s"];
+const FINAL_KEYS = ["loss", "eval_loss", "reward_mean", "accuracy", "entropy", "clip_frac", "response_len_mean", "kl", "tokens_per_s"];
 
 /** Parse metrics.jsonl. A last line that is not valid JSON (a crash mid-write) is skipped; any other bad line is an error. */
 export function readMetrics(path: string): MetricsLine[] {

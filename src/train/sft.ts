@@ -1,11 +1,13 @@
-// SFT warm-up (design.md §5): masked next-token loss on the gold response (reasoning, answer
-// sentence, end of turn), prompt tokens masked; mean over the step's response tokens; gradient
+// SFT warm-up (design.md §5): next-token loss on the gold response (reasoning, answer sentence,
+// end of turn), prompt tokens masked unless sft.promptLossWeight w > 0 (then the loss is the mean
+// over response tokens weighted 1 and prompt tokens weighted w; `loss` in the metrics is always the
+// response's, `prompt_loss` the prompt's, `eval_loss` the held-out response loss); gradient
 // accumulation over micro-batches sorted by length (less padding); AdamW with linear warmup and
 // cosine decay. Data order: a seeded shuffle per epoch, resumable from (epoch, position).
 import { readScalar, readTensor, releaseTensor, tensorFrom } from "../gpu/index.ts";
 import { adamwStep } from "../kernels/optimizer.ts";
 import { packGroups } from "../model/batch.ts";
-import { modelBackward, modelForward, releaseBatch, uploadBatch } from "../model/forward.ts";
+import { modelBackward, modelForward, releaseBatch, releaseForward, uploadBatch } from "../model/forward.ts";
 import { runError } from "../util/errors.ts";
 import { createRng } from "../util/rng.ts";
 import type { Example } from "./data.ts";
@@ -43,21 +45,59 @@ function draw(examples: Example[], cursor: SftCursor, n: number, seed: number): 
   return out;
 }
 
-/** Forward + backward of a micro-batch of gold sequences; returns Σ log p over its response tokens. */
-async function microStep(s: Session, batch: Example[], scale: number): Promise<number> {
+/** Σ log p over a micro-batch's response tokens and over its prompt tokens (the latter scored only when weighted). */
+interface MicroSums {
+  response: number;
+  prompt: number;
+}
+
+/**
+ * Forward (+ backward when `scale` is given) of a micro-batch of gold sequences. With a prompt weight
+ * w > 0 every token after the first is scored (a one-token prefix), the prompt's with upstream -w·scale
+ * and the response's with -scale; with w = 0 only the response is scored.
+ */
+async function microStep(s: Session, batch: Example[], w: number, scale?: number): Promise<MicroSums> {
   const { gpu, model, params, grads } = s;
-  const packed = packGroups(batch.map((e) => ({ prompt: e.promptIds, responses: [e.goldIds] })));
+  const groups = batch.map((e) => (w > 0 ? { prompt: e.promptIds.slice(0, 1), responses: [[...e.promptIds.slice(1), ...e.goldIds]] } : { prompt: e.promptIds, responses: [e.goldIds] }));
+  const packed = packGroups(groups);
   const dev = uploadBatch(gpu, model, packed);
-  const res = modelForward(gpu, model, params, dev, { train: true, recompute: s.cfg.model.recompute });
+  const train = scale !== undefined;
+  const res = modelForward(gpu, model, params, dev, { train, recompute: s.cfg.model.recompute });
   const M = packed.targets.length;
-  const dlogp = tensorFrom(gpu, new Float32Array(M).fill(-scale), [M]);
-  modelBackward(gpu, model, params, grads, res, { dlogp });
+  // Which scored positions are prompt tokens: the first P-1 of each span when the prompt is scored.
+  const isPrompt = new Uint8Array(M);
+  if (w > 0) packed.spans.forEach((sp, i) => isPrompt.fill(1, sp.start, sp.start + batch[i]!.promptIds.length - 1));
+  let dlogp;
+  if (train) {
+    const up = new Float32Array(M);
+    for (let m = 0; m < M; m++) up[m] = -(isPrompt[m] ? w : 1) * scale;
+    dlogp = tensorFrom(gpu, up, [M]);
+    modelBackward(gpu, model, params, grads, res, { dlogp });
+  } else releaseForward(gpu, res.state);
   const logp = (await readTensor(gpu, res.logp)) as Float32Array;
-  for (const t of [dlogp, res.logp, res.entropy]) releaseTensor(gpu, t);
+  for (const t of [dlogp, res.logp, res.entropy]) if (t) releaseTensor(gpu, t);
   releaseBatch(gpu, dev);
+  const sums = { response: 0, prompt: 0 };
+  for (let m = 0; m < M; m++) sums[isPrompt[m] ? "prompt" : "response"] += logp[m]!;
+  return sums;
+}
+
+/** Eval records the held-out loss is measured on (the first that fit; fixed, so the figures compare). */
+const HELD_OUT_ITEMS = 32;
+
+/** Held-out response loss (no gradient) over the first HELD_OUT_ITEMS eval records that fit sft.maxTokens. */
+async function heldOutLoss(s: Session): Promise<number | null> {
+  const o = s.cfg.sft;
+  const held = s.data.eval.filter((e) => e.promptIds.length + e.goldIds.length <= o.maxTokens).slice(0, HELD_OUT_ITEMS);
+  if (held.length === 0) return null;
   let sum = 0;
-  for (const x of logp) sum += x;
-  return sum;
+  let tokens = 0;
+  for (let i = 0; i < held.length; i += o.microBatchSize) {
+    const part = held.slice(i, i + o.microBatchSize);
+    sum += (await microStep(s, part, 0)).response;
+    tokens += part.reduce((n, e) => n + e.goldIds.length, 0);
+  }
+  return -sum / tokens;
 }
 
 /** Runs SFT to sft.steps (from the session's state when resumed); returns false if stopped early. */
@@ -68,13 +108,19 @@ export async function runSft(s: Session, onStep?: (step: number, fields: Record<
   const cursor = (st.sft as SftCursor | undefined) ?? { epoch: 0, pos: 0, skipped };
   st.sft = cursor;
   if (!s.optim) newOptimizer(s, o);
+  const w = o.promptLossWeight;
   while (st.stageStep < o.steps) {
     const t0 = performance.now();
     const batch = draw(examples, cursor, o.batchSize, s.cfg.seed).sort((a, b) => a.promptIds.length + a.goldIds.length - (b.promptIds.length + b.goldIds.length));
     const tokens = batch.reduce((n, e) => n + e.goldIds.length, 0);
+    const promptTokens = w > 0 ? batch.reduce((n, e) => n + e.promptIds.length - 1, 0) : 0;
     zeroGrads(s);
-    let sumLogp = 0;
-    for (let i = 0; i < batch.length; i += o.microBatchSize) sumLogp += await microStep(s, batch.slice(i, i + o.microBatchSize), 1 / tokens);
+    const sums = { response: 0, prompt: 0 };
+    for (let i = 0; i < batch.length; i += o.microBatchSize) {
+      const part = await microStep(s, batch.slice(i, i + o.microBatchSize), w, 1 / (tokens + w * promptTokens));
+      sums.response += part.response;
+      sums.prompt += part.prompt;
+    }
     const lr = lrAt(st.stageStep, o, o.steps);
     adamwStep(s.gpu, s.optim!, { step: ++st.optimStep, lr });
     const gradNorm = await readScalar(s.gpu, s.optim!.clip, 0);
@@ -82,7 +128,12 @@ export async function runSft(s: Session, onStep?: (step: number, fields: Record<
     st.globalStep++;
     const seconds = (performance.now() - t0) / 1000;
     const seqTokens = batch.reduce((n, e) => n + e.promptIds.length + e.goldIds.length, 0);
-    const fields = { loss: -sumLogp / tokens, lr, grad_norm: gradNorm, response_tokens: tokens, tokens_per_s: seqTokens / seconds, seconds };
+    const fields: Record<string, number> = { loss: -sums.response / tokens, lr, grad_norm: gradNorm, response_tokens: tokens, tokens_per_s: seqTokens / seconds, seconds };
+    if (w > 0) fields.prompt_loss = -sums.prompt / promptTokens;
+    if ((o.evalInterval > 0 && st.stageStep % o.evalInterval === 0) || st.stageStep === o.steps) {
+      const held = await heldOutLoss(s);
+      if (held !== null) fields.eval_loss = held;
+    }
     logMetrics(s, { stage: "sft", phase: null, step: st.globalStep, stage_step: st.stageStep, epoch: cursor.epoch, ...fields });
     onStep?.(st.stageStep, fields);
     const interval = s.cfg.checkpoint.interval;

@@ -88,3 +88,26 @@ test("Ctrl-C (SIGINT) saves a loadable checkpoint and exits 130", async () => {
   const { params } = await loadCheckpoint(await testGpu(), ckpt);
   releaseParams(await testGpu(), params);
 });
+
+test("sft.promptLossWeight: the prompt scored as well leaves the response loss as it was; prompt and held-out losses logged", async () => {
+  const gpu = await testGpu();
+  const run = async (name: string, sets: string[]) => {
+    const dir = join(root, name);
+    const c = loadRunConfig({ text: YAML, sets: ["eval.enable=false", "sft.steps=2", "sft.evalInterval=1", ...sets] });
+    expect(await runTrain(gpu, c, dir, opts)).toBe(0);
+    return metrics(dir);
+  };
+  const masked = await run("prompt-w0", []);
+  const whole = await run("prompt-w1", ["sft.promptLossWeight=1"]);
+  // Step 1 starts from the same parameters on the same batch: the response's log-probs do not depend on the packing.
+  expect(whole[0]!.loss as number).toBeCloseTo(masked[0]!.loss as number, 4);
+  // The prompt's gradient moves the parameters elsewhere.
+  expect(Math.abs((whole[1]!.loss as number) - (masked[1]!.loss as number))).toBeGreaterThan(1e-4);
+  for (const l of whole) for (const k of ["prompt_loss", "eval_loss"]) expect(Number.isFinite(l[k])).toBe(true);
+  // A fresh model's prompt loss is about log(vocabulary size).
+  expect(whole[0]!.prompt_loss as number).toBeGreaterThan(3);
+  for (const l of masked) {
+    expect(l.prompt_loss).toBeUndefined();
+    expect(Number.isFinite(l.eval_loss)).toBe(true);
+  }
+});
