@@ -123,3 +123,31 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
     }
   }
 }
+
+// `matvec` (CPU adapters, M <= 8: decoding one or a few tokens per row): one invocation per column
+// n of C computes all M rows, so op(B) is read once and no work goes to rows past M (the 4 x 8
+// register tile's grid computes at least 32 rows). With TB, VA and VB (both operands contiguous
+// along K) it reads K in vec4s. Override MV: the rows, M. Grid: [ceil(N / 64), 1, batch].
+override MV: u32 = 1u;
+
+@compute @workgroup_size(64, 1, 1)
+fn matvec(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let n = wid.x * 64u + lid.x;
+  if (n >= p.N) { return; }
+  let batch = wid.z;
+  let abase = batch * p.sa;
+  let bbase = batch * p.sb;
+  var acc: array<f32, 8>;
+  var k = 0u;
+  if (TB && VB && !TA && VA) {
+    for (; k + 4u <= p.K; k += 4u) {
+      let bv = b4[(bbase + n * p.K + k) >> 2u];
+      for (var m = 0u; m < MV; m++) { acc[m] += dot(a4[(abase + m * p.K + k) >> 2u], bv); }
+    }
+  }
+  for (; k < p.K; k++) {
+    let bv = load_b(bbase, k, n);
+    for (var m = 0u; m < MV; m++) { acc[m] = fma(load_a(abase, m, k), bv, acc[m]); }
+  }
+  for (var m = 0u; m < MV; m++) { store_c(batch, m, n, acc[m]); }
+}

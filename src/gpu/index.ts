@@ -5,6 +5,6 @@ export { shader, getPipeline, compilePipelines, pipelineKey } from "./pipeline.t
 export type { Shader, Constants } from "./pipeline.ts";
 export { dispatch, flush, sync, foldGrid } from "./recorder.ts";
 export type { Binding, DispatchSpec } from "./recorder.ts";
-export { createTensor, tensorFrom, writeTensor, writeTensorAt, readTensor, readTensorRange, readScalar, releaseTensor, copyTensor, zeroTensor, reshape, numel, shapeString, trimPool } from "./tensor.ts";
+export { createTensor, tensorFrom, writeTensor, writeTensorAt, readTensor, readTensorRange, readScalar, releaseTensor, copyTensor, copyRows, prefixView, zeroTensor, reshape, numel, shapeString, trimPool } from "./tensor.ts";
 export type { Tensor, DType, HostArray } from "./tensor.ts";
 export { packParams } from "./params.ts";

@@ -144,6 +144,24 @@ export function copyTensor(gpu: Gpu, src: Tensor, dst: Tensor): void {
   if (src.size > 0) encoderForCopy(gpu).copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.size * 4);
 }
 
+/**
+ * The first numel(shape) elements of t's buffer under another shape (no copy): a scratch buffer
+ * sized for the largest block, used for a smaller last block. reshape keeps the element count.
+ */
+export function prefixView(t: Tensor, shape: readonly number[]): Tensor {
+  const size = numel(shape);
+  if (size > t.size) throw runError(`prefixView: ${shapeString(shape)} is larger than ${t.label ?? "tensor"} ${shapeString(t.shape)}`);
+  return { buffer: t.buffer, shape: [...shape], dtype: t.dtype, size, byteSize: Math.max(4, size * 4), label: t.label, released: t.released };
+}
+
+/** Records a copy of rows [srcRow, srcRow + rows) of a [*, C] tensor into dst at dstRow (a buffer copy: no binding-size limit). */
+export function copyRows(gpu: Gpu, src: Tensor, srcRow: number, dst: Tensor, dstRow: number, rows: number, C: number): void {
+  if ((srcRow + rows) * C > src.size || (dstRow + rows) * C > dst.size) {
+    throw runError(`copyRows: rows [${srcRow}, ${srcRow + rows}) of ${shapeString(src.shape)} into row ${dstRow} of ${shapeString(dst.shape)} (C = ${C}) are out of range`);
+  }
+  if (rows > 0) encoderForCopy(gpu).copyBufferToBuffer(src.buffer, srcRow * C * 4, dst.buffer, dstRow * C * 4, rows * C * 4);
+}
+
 /** Records zeroing a whole tensor (any size: no binding, so no binding-size limit). */
 export function zeroTensor(gpu: Gpu, t: Tensor): void {
   if (t.released) throw runError(`zeroTensor: ${t.label ?? "tensor"} ${shapeString(t.shape)} was released`);

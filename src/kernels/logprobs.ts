@@ -5,10 +5,10 @@
 // Letters: N positions, C channels, V vocab; a chunk is `rows` positions, a block `cols` ids.
 // Serves the SFT loss (dlogp = −1/count on answer tokens), the policy loss and the entropy bonus.
 import type { Gpu } from "../gpu/context.ts";
-import { dispatch, encoderForCopy } from "../gpu/recorder.ts";
+import { dispatch } from "../gpu/recorder.ts";
 import { packParams } from "../gpu/params.ts";
 import { shader } from "../gpu/pipeline.ts";
-import { type Tensor, createTensor, releaseTensor, numel, shapeString } from "../gpu/tensor.ts";
+import { type Tensor, copyRows, createTensor, prefixView as view, releaseTensor, shapeString } from "../gpu/tensor.ts";
 import { runError } from "../util/errors.ts";
 import { matmul } from "./matmul.ts";
 import source from "../../shaders/logprobs.wgsl" with { type: "text" };
@@ -265,17 +265,3 @@ function forEachTile(
   }
 }
 
-/**
- * The first numel(shape) elements of t's buffer under another shape. The runtime's reshape keeps
- * the element count; the last chunk or block of a plan is smaller than the scratch buffer.
- */
-function view(t: Tensor, shape: number[]): Tensor {
-  const size = numel(shape);
-  if (size > t.size) throw runError(`logprobs: internal: view ${shapeString(shape)} of ${shapeString(t.shape)}`);
-  return { buffer: t.buffer, shape, dtype: t.dtype, size, byteSize: Math.max(4, size * 4), label: t.label, released: t.released };
-}
-
-/** Records a copy of rows [srcRow, srcRow + rows) of a [*, C] tensor into dst at dstRow. */
-function copyRows(gpu: Gpu, src: Tensor, srcRow: number, dst: Tensor, dstRow: number, rows: number, C: number): void {
-  encoderForCopy(gpu).copyBufferToBuffer(src.buffer, srcRow * C * 4, dst.buffer, dstRow * C * 4, rows * C * 4);
-}

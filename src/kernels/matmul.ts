@@ -31,7 +31,10 @@ export interface MatmulOptions {
   variant?: MatmulVariant;
 }
 
-export type MatmulVariant = "register" | "subgroup" | "tiled";
+export type MatmulVariant = "register" | "subgroup" | "tiled" | "matvec";
+
+/** Rows up to which CPU adapters use the matvec variant (one invocation per column, all rows). */
+export const MATVEC_MAX_ROWS = 8;
 
 /** Whether the adapter has subgroups of exactly 8 lanes (what matmul_subgroup.wgsl assumes). */
 export function hasSubgroupsOf8(gpu: Gpu): boolean {
@@ -96,7 +99,8 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, opts: MatmulOp
     throw runError(`matmul: bias ${shapeString(opts.bias.shape)} does not match N = ${N} (${desc})`);
   }
   const accumulate = opts.beta !== undefined && opts.beta !== 0;
-  const variant = opts.variant ?? defaultMatmulVariant(gpu);
+  const variant = opts.variant ?? (gpu.isSoftware && M <= MATVEC_MAX_ROWS ? "matvec" : defaultMatmulVariant(gpu));
+  if (variant === "matvec" && M > MATVEC_MAX_ROWS) throw runError(`matmul: the matvec variant takes at most ${MATVEC_MAX_ROWS} rows, got M = ${M} (${desc})`);
   if (variant === "subgroup" && !hasSubgroupsOf8(gpu)) throw runError("matmul: the subgroup variant needs subgroups of exactly 8 lanes");
   const common = { TA: ta, TB: tb, ACC: accumulate, BIAS: opts.bias !== undefined };
   const params = packParams([M, N, K, sa, sb, sc], [opts.alpha ?? 1, opts.beta ?? 0]);
@@ -110,6 +114,18 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, opts: MatmulOp
       params,
       bindings: [a, undefined, b, undefined, c, bias],
       workgroups: [Math.ceil(N / 64), Math.ceil(M / 64), bcount],
+    });
+    return;
+  }
+  if (variant === "matvec") {
+    dispatch(gpu, {
+      op: "matmul",
+      shader: MATMUL,
+      entry: "matvec",
+      constants: { ...common, VA: va, VB: vb, MV: M },
+      params,
+      bindings: [a, vec4View(a), b, vec4View(b), c, bias],
+      workgroups: [Math.ceil(N / 64), 1, bcount],
     });
     return;
   }

@@ -6,7 +6,7 @@
 // GRPO's old log-probs are (equal to a full forward's: tests/model/generate.test.ts).
 // Letters: Bp prompts, Tp longest prompt, G samples per prompt, R = Bp·G rows, S new-token capacity,
 // C channels, V vocab, F = Hkv·D.
-import { type Gpu, type Tensor, createTensor, readTensor, releaseTensor, reshape, sync, tensorFrom, zeroTensor } from "../gpu/index.ts";
+import { type Gpu, type Tensor, copyRows, createTensor, prefixView, readTensor, releaseTensor, reshape, sync, tensorFrom, zeroTensor } from "../gpu/index.ts";
 import { encoderForCopy } from "../gpu/recorder.ts";
 import { attentionDecode } from "../kernels/attention_decode.ts";
 import { embeddingForward } from "../kernels/embedding.ts";
@@ -39,6 +39,8 @@ export interface GenerateOptions {
   decode?: (ids: number[]) => string;
   /** Called after every decode step with the number of live rows (progress). */
   onStep?: (step: number, live: number) => void;
+  /** LM-head rows per logits block (default: lmHeadBlockRows for the adapter; tests set it small). */
+  lmHeadBlockRows?: number;
 }
 
 export type FinishReason = "eos" | "stop" | "length";
@@ -55,15 +57,64 @@ export interface Sample {
 /** Tokens decoded to check stop strings: enough for any stop string of a few words. */
 const STOP_WINDOW = 24;
 
-/** Final norm of rows [R, C] then logits [R, V] = rows · lm_headᵀ. */
-function logitsOf(gpu: Gpu, cfg: ModelConfig, params: Params, rows: Tensor): Tensor {
-  const view = modelView(cfg, params);
+/**
+ * LM-head rows per logits block: all of V when the table fits one storage binding, else the most
+ * that fit, a multiple of 8, balanced over the blocks (a 151,936 x 896 f32 head is 545 MB; lavapipe
+ * binds 128 MiB).
+ */
+export function lmHeadBlockRows(maxBindingBytes: number, C: number, V: number): number {
+  const fit = Math.floor(maxBindingBytes / (4 * C));
+  if (fit >= V) return V;
+  if (fit < 8) throw runError(`generate: one storage binding (${maxBindingBytes} bytes) holds fewer than 8 LM-head rows of ${C} channels`);
+  const blocks = Math.ceil(V / (fit - (fit % 8)));
+  return Math.min(fit - (fit % 8), Math.ceil(V / blocks / 8) * 8);
+}
+
+/** The LM head as one table, or (when it is larger than one binding) as copies of its row blocks, made once per generate call. */
+type Head = { whole: Tensor } | { blocks: Tensor[] };
+
+function headOf(gpu: Gpu, cfg: ModelConfig, params: Params, blockRows: number): Head {
+  const table = modelView(cfg, params).lmHead;
+  const V = cfg.vocabSize;
+  if (blockRows >= V) return { whole: table };
+  const blocks: Tensor[] = [];
+  for (let v0 = 0; v0 < V; v0 += blockRows) {
+    const rows = Math.min(blockRows, V - v0);
+    const w = createTensor(gpu, [rows, cfg.hiddenSize], "f32", "gen.headBlock");
+    copyRows(gpu, table, v0, w, 0, rows, cfg.hiddenSize); // a buffer copy: no binding-size limit
+    blocks.push(w);
+  }
+  return { blocks };
+}
+
+/**
+ * Final norm of rows [R, C] then logits [R, V] = rows · lm_headᵀ; with a blocked head, block by
+ * block, each [R, cols] result copied into its columns of the logits.
+ */
+function logitsOf(gpu: Gpu, cfg: ModelConfig, params: Params, rows: Tensor, head: Head): Tensor {
   const R = rows.shape[0]!;
+  const C = cfg.hiddenSize;
+  const V = cfg.vocabSize;
+  const maxBinding = gpu.limits.maxStorageBufferBindingSize ?? 134217728;
+  if (R * V * 4 > maxBinding) {
+    throw runError(`generate: logits of ${R} rows x ${V} ids (${R * V * 4} bytes) exceed one storage binding (${maxBinding}); sample fewer prompts x samples per call`);
+  }
   const rstd = createTensor(gpu, [R], "f32", "gen.rstd");
-  const normed = createTensor(gpu, [R, cfg.hiddenSize], "f32", "gen.normed");
-  rmsnormForward(gpu, rows, view.norm, normed, rstd, cfg.rmsNormEps);
-  const logits = createTensor(gpu, [R, cfg.vocabSize], "f32", "gen.logits");
-  matmul(gpu, normed, view.lmHead, logits, { transB: true });
+  const normed = createTensor(gpu, [R, C], "f32", "gen.normed");
+  rmsnormForward(gpu, rows, modelView(cfg, params).norm, normed, rstd, cfg.rmsNormEps);
+  const logits = createTensor(gpu, [R, V], "f32", "gen.logits");
+  if ("whole" in head) matmul(gpu, normed, head.whole, logits, { transB: true });
+  else {
+    const part = createTensor(gpu, [R, head.blocks[0]!.shape[0]!], "f32", "gen.logitsBlock");
+    let v0 = 0;
+    for (const w of head.blocks) {
+      const cols = w.shape[0]!;
+      matmul(gpu, normed, w, prefixView(part, [R, cols]), { transB: true });
+      for (let r = 0; r < R; r++) encoderForCopy(gpu).copyBufferToBuffer(part.buffer, r * cols * 4, logits.buffer, (r * V + v0) * 4, cols * 4);
+      v0 += cols;
+    }
+    releaseTensor(gpu, part);
+  }
   releaseTensor(gpu, rstd);
   releaseTensor(gpu, normed);
   return logits;
@@ -78,7 +129,7 @@ interface PrefixCache {
 }
 
 /** Runs the prompts once (causal, padded to Tp), keeping each layer's k/v after RoPE. */
-function prefill(gpu: Gpu, cfg: ModelConfig, params: Params, prompts: readonly (readonly number[])[], G: number): PrefixCache {
+function prefill(gpu: Gpu, cfg: ModelConfig, params: Params, prompts: readonly (readonly number[])[], G: number, head: Head): PrefixCache {
   const view = modelView(cfg, params);
   const Bp = prompts.length;
   const Tp = Math.max(...prompts.map((p) => p.length));
@@ -106,7 +157,7 @@ function prefill(gpu: Gpu, cfg: ModelConfig, params: Params, prompts: readonly (
   const last = tensorFrom(gpu, Array.from({ length: Bp * G }, (_, r) => Math.floor(r / G) * Tp + prompts[Math.floor(r / G)]!.length - 1), [Bp * G], "u32", "gen.last");
   const rows = createTensor(gpu, [Bp * G, cfg.hiddenSize], "f32", "gen.lastRows");
   embeddingForward(gpu, last, x, rows);
-  const logits = logitsOf(gpu, cfg, params, rows);
+  const logits = logitsOf(gpu, cfg, params, rows, head);
   for (const t of [idsT, posT, x, last, rows]) releaseTensor(gpu, t);
   return { k, v, len, logits };
 }
@@ -136,7 +187,9 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
   if (R === 0) return [];
   const view = modelView(cfg, params);
   const F = cfg.numKvHeads * cfg.headDim;
-  const cache = prefill(gpu, cfg, params, prompts, G);
+  const blockRows = opts.lmHeadBlockRows ?? lmHeadBlockRows(gpu.limits.maxStorageBufferBindingSize ?? 134217728, cfg.hiddenSize, cfg.vocabSize);
+  const head = headOf(gpu, cfg, params, blockRows);
+  const cache = prefill(gpu, cfg, params, prompts, G, head);
   const prefixRow = tensorFrom(gpu, Array.from({ length: R }, (_, r) => Math.floor(r / G)), [R], "u32", "gen.prefixRow");
   const ownK = view.layers.map(() => createTensor(gpu, [R, S, F], "f32", "gen.ownK"));
   const ownV = view.layers.map(() => createTensor(gpu, [R, S, F], "f32", "gen.ownV"));
@@ -170,10 +223,10 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
       }
       opts.onStep?.(s, liveCount);
       if (liveCount === 0 || s === S - 1) break;
-      logits = decodeStep(gpu, cfg, params, { cache, prefixRow, ownK, ownV, ids, step: s, prompts, G });
+      logits = decodeStep(gpu, cfg, params, { cache, prefixRow, ownK, ownV, ids, step: s, prompts, G, head });
     }
   } finally {
-    for (const t of [logits, ...cache.k, ...cache.v, cache.len, prefixRow, ...ownK, ...ownV, ids, logpSample, logpPolicy]) if (!t.released) releaseTensor(gpu, t);
+    for (const t of [logits, ...("blocks" in head ? head.blocks : []), ...cache.k, ...cache.v, cache.len, prefixRow, ...ownK, ...ownV, ids, logpSample, logpPolicy]) if (!t.released) releaseTensor(gpu, t);
     await sync(gpu, "generate");
   }
   return out;
@@ -182,7 +235,7 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
 /** Feeds the tokens sampled at step s (at position len + s) and returns the next logits [R, V]. */
 function decodeStep(
   gpu: Gpu, cfg: ModelConfig, params: Params,
-  st: { cache: PrefixCache; prefixRow: Tensor; ownK: Tensor[]; ownV: Tensor[]; ids: Tensor; step: number; prompts: readonly (readonly number[])[]; G: number },
+  st: { cache: PrefixCache; prefixRow: Tensor; ownK: Tensor[]; ownV: Tensor[]; ids: Tensor; step: number; prompts: readonly (readonly number[])[]; G: number; head: Head },
 ): Tensor {
   const view = modelView(cfg, params);
   const R = st.ids.size;
@@ -204,7 +257,7 @@ function decodeStep(
     releaseTensor(gpu, x);
     x = out;
   });
-  const logits = logitsOf(gpu, cfg, params, x);
+  const logits = logitsOf(gpu, cfg, params, x, st.head);
   for (const t of [x, positions, ownLen]) releaseTensor(gpu, t);
   return logits;
 }

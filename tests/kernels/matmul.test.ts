@@ -39,8 +39,11 @@ describe("matmul", () => {
     }
   }
 
-  for (const variant of ["register", "subgroup", "tiled"] as const) {
-    for (const [M, N, K] of [[37, 61, 53], [129, 67, 100], [1, 1, 1]] as const) {
+  // matvec takes M <= 8 rows (decoding): its sizes cover the vec4 path (transB, K % 4 == 0), the scalar one and odd N.
+  const VARIANT_SIZES = [[37, 61, 53], [129, 67, 100], [1, 1, 1]] as const;
+  const MATVEC_SIZES = [[1, 61, 53], [3, 67, 100], [8, 129, 64], [1, 1, 1], [5, 1000, 7]] as const;
+  for (const variant of ["register", "subgroup", "tiled", "matvec"] as const) {
+    for (const [M, N, K] of variant === "matvec" ? MATVEC_SIZES : VARIANT_SIZES) {
       for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
         test(`variant ${variant} ${M}x${N}x${K} transA=${transA} transB=${transB}, bias and accumulate`, async () => {
           const gpu = await testGpu();
@@ -63,6 +66,26 @@ describe("matmul", () => {
       }
     }
   }
+
+  test("matvec: batched (z of the grid) and refused past 8 rows", async () => {
+    const gpu = await testGpu();
+    const [Bt, M, N, K] = [3, 2, 70, 36];
+    const av = randomArray(Bt * M * K, 41);
+    const bv = randomArray(Bt * N * K, 42);
+    const a = tensorFrom(gpu, av, [Bt, M, K]);
+    const b = tensorFrom(gpu, bv, [Bt, N, K]);
+    const c = poisoned(gpu, [Bt, M, N]);
+    matmul(gpu, a, b, c, { transB: true, variant: "matvec" });
+    const got = await readTensor(gpu, c);
+    for (let i = 0; i < Bt; i++) {
+      const want = matmulRef(av.slice(i * M * K, (i + 1) * M * K), bv.slice(i * N * K, (i + 1) * N * K), M, N, K, { transB: true });
+      expectClose(`matmul.matvec.batch${i}`, got.slice(i * M * N, (i + 1) * M * N), want, [M, N], 1e-5, 1e-5);
+    }
+    const big = tensorFrom(gpu, randomArray(9 * K, 43), [9, K]);
+    const b2 = tensorFrom(gpu, bv.slice(0, N * K), [N, K]);
+    expect(() => matmul(gpu, big, b2, poisoned(gpu, [9, N]), { transB: true, variant: "matvec" })).toThrow("at most 8 rows");
+    for (const t of [a, b, c, big, b2]) releaseTensor(gpu, t);
+  });
 
   test("batched with a shared B, alpha and accumulate (beta)", async () => {
     const gpu = await testGpu();

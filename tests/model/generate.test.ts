@@ -5,7 +5,7 @@ import { type Gpu, readTensor, releaseTensor } from "../../src/gpu/index.ts";
 import { packGroups } from "../../src/model/batch.ts";
 import { freshConfig } from "../../src/model/config.ts";
 import { modelForward, releaseBatch, releaseForward, uploadBatch } from "../../src/model/forward.ts";
-import { type Sample, generate } from "../../src/model/generate.ts";
+import { type Sample, generate, lmHeadBlockRows } from "../../src/model/generate.ts";
 import { type Params, createParams, releaseParams } from "../../src/model/params.ts";
 import { expectClose, testGpu } from "../helpers.ts";
 
@@ -83,4 +83,21 @@ test("a prompt past the model's positions is refused with the fix", async () => 
   await setup();
   const small = { ...cfg, maxPositions: 8 };
   await expect(generate(gpu, small, params, prompts, { n: 1, maxNewTokens: 4, temperature: 1, seed: 0 })).rejects.toThrow(/exceeds the model's 8 positions; lower max new tokens/);
+});
+
+test("an LM head in vocab blocks (a table larger than one binding) samples the same tokens with the same log-probs", async () => {
+  await setup();
+  const opts = { n: 2, maxNewTokens: 6, temperature: 0.9, topP: 0.95, seed: 11 };
+  const whole = await generate(gpu, cfg, params, prompts, opts);
+  // V = 53: blocks of 16, 16, 16 and a last one of 5 rows.
+  const blocked = await generate(gpu, cfg, params, prompts, { ...opts, lmHeadBlockRows: 16 });
+  expect(blocked.map((s) => s.ids)).toEqual(whole.map((s) => s.ids));
+  blocked.forEach((s, i) => expectClose(`blocked.logp[${i}]`, s.logps, whole[i]!.logps, [s.ids.length], 1e-5, 1e-5));
+  // The plan: all of V when it fits; else the most rows that fit, a multiple of 8, balanced.
+  expect(lmHeadBlockRows(1 << 27, 896, 32768)).toBe(32768);
+  const rows = lmHeadBlockRows(1 << 27, 896, 151936); // Qwen2.5-0.5B's head on lavapipe's 128 MiB
+  expect(rows % 8).toBe(0);
+  expect(rows * 896 * 4).toBeLessThanOrEqual(1 << 27);
+  expect(Math.ceil(151936 / rows)).toBe(Math.ceil((151936 * 896 * 4) / (1 << 27)));
+  expect(() => lmHeadBlockRows(1000, 896, 151936)).toThrow("fewer than 8 LM-head rows");
 });
