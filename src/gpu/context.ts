@@ -26,6 +26,11 @@ export interface AdapterSummary {
   isFallbackAdapter: boolean;
 }
 
+/** Bytes one storage-buffer binding may span on this device (WebGPU's default, 128 MiB, when unreported). */
+export function maxBindingBytes(gpu: Gpu): number {
+  return gpu.limits.maxStorageBufferBindingSize ?? 134217728;
+}
+
 export interface Gpu {
   /** Dawn's root object. Never drop it while the device lives: Dawn's binding dies with it. */
   readonly root: GPU;

@@ -1,5 +1,5 @@
 // The GPU runtime's public surface: import from here, not from the files behind it.
-export { acquireGpu, releaseGpu, checkGpu, listAdapters, BACKENDS, LAVAPIPE_HELP } from "./context.ts";
+export { acquireGpu, releaseGpu, checkGpu, listAdapters, maxBindingBytes, BACKENDS, LAVAPIPE_HELP } from "./context.ts";
 export type { Gpu, GpuOptions, AdapterSummary } from "./context.ts";
 export { shader, getPipeline, compilePipelines, pipelineKey } from "./pipeline.ts";
 export type { Shader, Constants } from "./pipeline.ts";

@@ -3,7 +3,7 @@
 // flush. The host waits only in sync() and readback. Grids over the per-dimension limit are folded
 // into 2-D/3-D; kernels recover the linear workgroup index (see shaders/common.md convention:
 // `wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y`) and bounds-check against their own count.
-import { type Gpu, checkGpu } from "./context.ts";
+import { type Gpu, checkGpu, maxBindingBytes } from "./context.ts";
 import { getPipeline, takeCompileErrors, type Constants, type Shader } from "./pipeline.ts";
 import type { Tensor } from "./tensor.ts";
 import { runError } from "../util/errors.ts";
@@ -48,7 +48,7 @@ export function dispatch(gpu: Gpu, spec: DispatchSpec): void {
   checkGpu(gpu, spec.op);
   const grid = foldGrid(gpu, spec.op, spec.workgroups);
   if (grid[0] * grid[1] * grid[2] === 0) return;
-  const maxBinding = gpu.limits.maxStorageBufferBindingSize ?? 134217728;
+  const maxBinding = maxBindingBytes(gpu);
   const pipeline = getPipeline(gpu, spec.shader, spec.entry, spec.constants);
   const entries: GPUBindGroupEntry[] = [];
   const rec = gpu.recorder;

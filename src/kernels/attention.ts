@@ -10,7 +10,7 @@
 // segStart 0, the tokens of r_i the index where r_i starts, prefixLen = P. Every response then
 // sees the whole prompt and itself only (positions for RoPE continue from P: the caller's job).
 // Tokens at or past seqLen get out 0, lse 0 and zero gradients.
-import type { Gpu } from "../gpu/context.ts";
+import { type Gpu, maxBindingBytes } from "../gpu/context.ts";
 import { dispatch } from "../gpu/recorder.ts";
 import { packParams } from "../gpu/params.ts";
 import { shader } from "../gpu/pipeline.ts";
@@ -156,7 +156,7 @@ function pickVariant(gpu: Gpu, op: string, opts: AttentionOptions, bindingBytes:
   if (buffers < STORAGE_BUFFERS) {
     throw runError(`${op}: needs ${STORAGE_BUFFERS} storage buffers per shader stage; the adapter allows ${buffers}`);
   }
-  const maxBinding = gpu.limits.maxStorageBufferBindingSize ?? 134217728;
+  const maxBinding = maxBindingBytes(gpu);
   if (bindingBytes > maxBinding) {
     throw runError(`${op}: a ${bindingBytes}-byte tensor exceeds the adapter's maxStorageBufferBindingSize ${maxBinding}; run fewer rows per call`);
   }

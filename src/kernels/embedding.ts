@@ -3,7 +3,7 @@
 // Letters: N tokens, V vocab, C channels. W (and dW) larger than one storage binding (Qwen2's
 // 151,936 × 1536 table is 933 MB; lavapipe binds at most 128 MiB) are bound in row ranges, one
 // dispatch per range.
-import type { Gpu } from "../gpu/context.ts";
+import { type Gpu, maxBindingBytes } from "../gpu/context.ts";
 import { dispatch } from "../gpu/recorder.ts";
 import { packParams } from "../gpu/params.ts";
 import { shader } from "../gpu/pipeline.ts";
@@ -35,7 +35,7 @@ function gcd(a: number, b: number): number {
 /** Row ranges [v0, v1) of a [V, C] table, each within one binding and starting at an aligned offset. */
 export function vocabRanges(gpu: Gpu, op: string, V: number, C: number, bindingLimit?: number): [number, number][] {
   const rowBytes = C * 4;
-  const limit = bindingLimit ?? gpu.limits.maxStorageBufferBindingSize ?? 134217728;
+  const limit = bindingLimit ?? maxBindingBytes(gpu);
   const align = gpu.limits.minStorageBufferOffsetAlignment ?? 256;
   const step = Math.max(16, align) / gcd(rowBytes, Math.max(16, align)); // rows per aligned offset
   const rows = Math.floor(Math.floor(limit / rowBytes) / step) * step;

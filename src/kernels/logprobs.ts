@@ -4,7 +4,7 @@
 // the vocabulary goes in blocks merged online. The projections are src/kernels/matmul.ts.
 // Letters: N positions, C channels, V vocab; a chunk is `rows` positions, a block `cols` ids.
 // Serves the SFT loss (dlogp = −1/count on answer tokens), the policy loss and the entropy bonus.
-import type { Gpu } from "../gpu/context.ts";
+import { type Gpu, maxBindingBytes } from "../gpu/context.ts";
 import { dispatch } from "../gpu/recorder.ts";
 import { packParams } from "../gpu/params.ts";
 import { shader } from "../gpu/pipeline.ts";
@@ -62,7 +62,7 @@ export interface LogprobsPlan {
  * are balanced (near-equal sizes; only the last is shorter).
  */
 export function logprobsPlan(gpu: Gpu, N: number, C: number, V: number, budgetBytes = LOGITS_BUDGET): LogprobsPlan {
-  const maxBinding = gpu.limits.maxStorageBufferBindingSize ?? 134217728;
+  const maxBinding = maxBindingBytes(gpu);
   const budget = Math.floor(Math.min(budgetBytes, maxBinding) / 4); // floats of logits per chunk
   const maxLines = Math.floor(maxBinding / (4 * C)); // rows of h/dh, or of W/dW, in one binding
   if (maxLines < 1 || budget < 1) throw runError(`logprobs: C = ${C} or budget ${budgetBytes} bytes leaves no room for one row`);

@@ -27,7 +27,7 @@ export interface MatmulOptions {
   beta?: number;
   /** Fused bias [N], added to every row of C (Qwen2's q/k/v projections). */
   bias?: Tensor;
-  /** Kernel variant; default by adapter (defaultMatmulVariant). */
+  /** Kernel variant; default by adapter and rows (defaultMatmulVariant). */
   variant?: MatmulVariant;
 }
 
@@ -42,10 +42,11 @@ export function hasSubgroupsOf8(gpu: Gpu): boolean {
   return gpu.features.includes("subgroups") && info.subgroupMinSize === 8 && info.subgroupMaxSize === 8;
 }
 
-/** CPU adapters (lavapipe): register tiles, sharing B through 8-wide subgroups when there are
- *  such; GPUs: workgroup-memory tiles. */
-export function defaultMatmulVariant(gpu: Gpu): MatmulVariant {
+/** CPU adapters (lavapipe): matvec for at most MATVEC_MAX_ROWS rows, else register tiles, sharing
+ *  B through 8-wide subgroups when there are such; GPUs: workgroup-memory tiles. */
+export function defaultMatmulVariant(gpu: Gpu, M = Infinity): MatmulVariant {
   if (!gpu.isSoftware) return "tiled";
+  if (M <= MATVEC_MAX_ROWS) return "matvec";
   return hasSubgroupsOf8(gpu) ? "subgroup" : "register";
 }
 
@@ -99,7 +100,7 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, opts: MatmulOp
     throw runError(`matmul: bias ${shapeString(opts.bias.shape)} does not match N = ${N} (${desc})`);
   }
   const accumulate = opts.beta !== undefined && opts.beta !== 0;
-  const variant = opts.variant ?? (gpu.isSoftware && M <= MATVEC_MAX_ROWS ? "matvec" : defaultMatmulVariant(gpu));
+  const variant = opts.variant ?? defaultMatmulVariant(gpu, M);
   if (variant === "matvec" && M > MATVEC_MAX_ROWS) throw runError(`matmul: the matvec variant takes at most ${MATVEC_MAX_ROWS} rows, got M = ${M} (${desc})`);
   if (variant === "subgroup" && !hasSubgroupsOf8(gpu)) throw runError("matmul: the subgroup variant needs subgroups of exactly 8 lanes");
   const common = { TA: ta, TB: tb, ACC: accumulate, BIAS: opts.bias !== undefined };

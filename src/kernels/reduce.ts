@@ -1,7 +1,7 @@
 // Host half of shaders/reduce.wgsl: row sums, means, sums of squares and maxima, and full sums in
 // fixed-order stages (chunk sums, then the sum of those). Tensors larger than one storage binding
 // are reduced range by range (bindingRanges); the result does not depend on where ranges split.
-import type { Gpu } from "../gpu/context.ts";
+import { type Gpu, maxBindingBytes } from "../gpu/context.ts";
 import { type Binding, dispatch } from "../gpu/recorder.ts";
 import { packParams } from "../gpu/params.ts";
 import { shader } from "../gpu/pipeline.ts";
@@ -79,7 +79,7 @@ export function sumAll(gpu: Gpu, x: Tensor, out: Tensor, opts: SumOptions = {}):
  */
 export function bindingRanges(gpu: Gpu, n: number, maxElements?: number): { start: number; count: number }[] {
   const { chunk } = reduceShape(gpu);
-  const limit = maxElements ?? Math.floor((gpu.limits.maxStorageBufferBindingSize ?? 134217728) / 4);
+  const limit = maxElements ?? Math.floor(maxBindingBytes(gpu) / 4);
   const step = Math.max(chunk, Math.floor(limit / chunk) * chunk);
   const out: { start: number; count: number }[] = [];
   for (let start = 0; start < n; start += step) out.push({ start, count: Math.min(step, n - start) });

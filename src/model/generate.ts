@@ -6,7 +6,7 @@
 // GRPO's old log-probs are (equal to a full forward's: tests/model/generate.test.ts).
 // Letters: Bp prompts, Tp longest prompt, G samples per prompt, R = Bp·G rows, S new-token capacity,
 // C channels, V vocab, F = Hkv·D.
-import { type Gpu, type Tensor, copyRows, createTensor, prefixView, readTensor, releaseTensor, reshape, sync, tensorFrom, zeroTensor } from "../gpu/index.ts";
+import { type Gpu, type Tensor, copyRows, createTensor, maxBindingBytes, prefixView, readTensor, releaseTensor, reshape, sync, tensorFrom, zeroTensor } from "../gpu/index.ts";
 import { encoderForCopy } from "../gpu/recorder.ts";
 import { attentionDecode } from "../kernels/attention_decode.ts";
 import { embeddingForward } from "../kernels/embedding.ts";
@@ -62,10 +62,10 @@ const STOP_WINDOW = 24;
  * that fit, a multiple of 8, balanced over the blocks (a 151,936 x 896 f32 head is 545 MB; lavapipe
  * binds 128 MiB).
  */
-export function lmHeadBlockRows(maxBindingBytes: number, C: number, V: number): number {
-  const fit = Math.floor(maxBindingBytes / (4 * C));
+export function lmHeadBlockRows(bindingBytes: number, C: number, V: number): number {
+  const fit = Math.floor(bindingBytes / (4 * C));
   if (fit >= V) return V;
-  if (fit < 8) throw runError(`generate: one storage binding (${maxBindingBytes} bytes) holds fewer than 8 LM-head rows of ${C} channels`);
+  if (fit < 8) throw runError(`generate: one storage binding (${bindingBytes} bytes) holds fewer than 8 LM-head rows of ${C} channels`);
   const blocks = Math.ceil(V / (fit - (fit % 8)));
   return Math.min(fit - (fit % 8), Math.ceil(V / blocks / 8) * 8);
 }
@@ -95,10 +95,6 @@ function logitsOf(gpu: Gpu, cfg: ModelConfig, params: Params, rows: Tensor, head
   const R = rows.shape[0]!;
   const C = cfg.hiddenSize;
   const V = cfg.vocabSize;
-  const maxBinding = gpu.limits.maxStorageBufferBindingSize ?? 134217728;
-  if (R * V * 4 > maxBinding) {
-    throw runError(`generate: logits of ${R} rows x ${V} ids (${R * V * 4} bytes) exceed one storage binding (${maxBinding}); sample fewer prompts x samples per call`);
-  }
   const rstd = createTensor(gpu, [R], "f32", "gen.rstd");
   const normed = createTensor(gpu, [R, C], "f32", "gen.normed");
   rmsnormForward(gpu, rows, modelView(cfg, params).norm, normed, rstd, cfg.rmsNormEps);
@@ -185,9 +181,13 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
     });
   });
   if (R === 0) return [];
+  const maxBinding = maxBindingBytes(gpu);
+  if (R * cfg.vocabSize * 4 > maxBinding) {
+    throw runError(`generate: logits of ${R} rows x ${cfg.vocabSize} ids (${R * cfg.vocabSize * 4} bytes) exceed one storage binding (${maxBinding}); generate fewer prompts x samples per call (e.g. a smaller rl.batchSize or rl.groupSize)`);
+  }
   const view = modelView(cfg, params);
   const F = cfg.numKvHeads * cfg.headDim;
-  const blockRows = opts.lmHeadBlockRows ?? lmHeadBlockRows(gpu.limits.maxStorageBufferBindingSize ?? 134217728, cfg.hiddenSize, cfg.vocabSize);
+  const blockRows = opts.lmHeadBlockRows ?? lmHeadBlockRows(maxBinding, cfg.hiddenSize, cfg.vocabSize);
   const head = headOf(gpu, cfg, params, blockRows);
   const cache = prefill(gpu, cfg, params, prompts, G, head);
   const prefixRow = tensorFrom(gpu, Array.from({ length: R }, (_, r) => Math.floor(r / G)), [R], "u32", "gen.prefixRow");

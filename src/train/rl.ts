@@ -31,7 +31,7 @@ import { accumulate, createDynamicState, finish, wantsMore } from "../rl/dynamic
 import { usageError } from "../util/errors.ts";
 import { mix32 } from "../util/rng.ts";
 import type { Example } from "./data.ts";
-import { type Session, logMetrics, lrAt, newOptimizer, saveRunCheckpoint, shouldStop, zeroGrads } from "./session.ts";
+import { type Session, endOfStep, logMetrics, lrAt, newOptimizer, zeroGrads } from "./session.ts";
 
 /** What the curriculum sees of an example. */
 export interface RlRecord {
@@ -160,7 +160,8 @@ async function update(s: Session, seqs: Seq[], prompts: readonly (readonly numbe
   const o = s.cfg.rl;
   const { gpu, model, params, grads } = s;
   const denom = seqs.reduce((n, q) => n + q.ids.length, 0);
-  const sums = new Float64Array(STAT_ROWS);
+  // Each micro-batch's stat sums stay on the GPU until the update is recorded: one wait, not one per micro-batch.
+  const partSums: Tensor[] = [];
   zeroGrads(s);
   for (const mb of microBatches(seqs, o.microBatchSize, prompts)) {
     const packed = packGroups(mb.specs);
@@ -186,13 +187,18 @@ async function update(s: Session, seqs: Seq[], prompts: readonly (readonly numbe
       clipLow: o.clipLow, clipHigh: o.clipHigh, entropyCoef: o.entropyCoef, klCoef: o.klCoef, denom,
     });
     modelBackward(gpu, model, params, grads, res, { dlogp, dentropy: o.entropyCoef !== 0 ? dentropy : undefined });
-    const part = (await readTensor(gpu, sumT)) as Float32Array;
-    for (let i = 0; i < STAT_ROWS; i++) sums[i]! += part[i]!;
-    for (const t of [logpOld, adv, weight, dlogp, dentropy, stats, sumT, res.logp, res.entropy]) releaseTensor(gpu, t);
+    partSums.push(sumT);
+    for (const t of [logpOld, adv, weight, dlogp, dentropy, stats, res.logp, res.entropy]) releaseTensor(gpu, t);
     if (refLogp) releaseTensor(gpu, refLogp);
     releaseBatch(gpu, dev);
   }
   adamwStep(gpu, s.optim!, { step: ++s.state.optimStep, lr });
+  const sums = new Float64Array(STAT_ROWS);
+  for (const sumT of partSums) {
+    const part = (await readTensor(gpu, sumT)) as Float32Array;
+    for (let i = 0; i < STAT_ROWS; i++) sums[i]! += part[i]!;
+    releaseTensor(gpu, sumT);
+  }
   return { sums, denom, gradNorm: await readScalar(gpu, s.optim!.clip, 0), lr };
 }
 
@@ -358,11 +364,9 @@ export async function runRlPhase(s: Session, plan: PhasePlan<RlRecord>, onStep?:
   while (st.stageStep < steps) {
     const fields = await rlStep(s, plan, sampler, memory, phase);
     onStep?.(st.stageStep, fields);
-    const interval = s.cfg.checkpoint.interval;
-    const stop = shouldStop(s);
-    if (st.stageStep === steps && !stop) break;
-    if (stop || (interval > 0 && st.globalStep % interval === 0)) await saveRunCheckpoint(s);
-    if (stop) return false;
+    const next = await endOfStep(s, steps);
+    if (next === "last") break;
+    if (next === "stop") return false;
   }
   return true;
 }

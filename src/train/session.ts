@@ -139,6 +139,19 @@ export function shouldStop(s: Session): boolean {
   return s.stopRequested;
 }
 
+/**
+ * The end of a training step of a stage with `total` steps: saves a checkpoint when stopping or at
+ * checkpoint.interval (not after the stage's last step: the caller saves at the stage's end).
+ * "stop": return early (saved); "last": the stage's steps are done; "next": go on.
+ */
+export async function endOfStep(s: Session, total: number): Promise<"stop" | "last" | "next"> {
+  const stop = shouldStop(s);
+  if (s.state.stageStep === total && !stop) return "last";
+  const interval = s.cfg.checkpoint.interval;
+  if (stop || (interval > 0 && s.state.globalStep % interval === 0)) await saveRunCheckpoint(s);
+  return stop ? "stop" : "next";
+}
+
 export function zeroGrads(s: Session): void {
   for (const t of s.grads.values()) zeroTensor(s.gpu, t);
 }

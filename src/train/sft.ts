@@ -11,7 +11,7 @@ import { modelBackward, modelForward, releaseBatch, releaseForward, uploadBatch 
 import { runError } from "../util/errors.ts";
 import { createRng } from "../util/rng.ts";
 import type { Example } from "./data.ts";
-import { type Session, logMetrics, lrAt, newOptimizer, saveRunCheckpoint, shouldStop, zeroGrads } from "./session.ts";
+import { type Session, endOfStep, logMetrics, lrAt, newOptimizer, zeroGrads } from "./session.ts";
 
 export interface SftCursor {
   epoch: number;
@@ -136,11 +136,9 @@ export async function runSft(s: Session, onStep?: (step: number, fields: Record<
     }
     logMetrics(s, { stage: "sft", phase: null, step: st.globalStep, stage_step: st.stageStep, epoch: cursor.epoch, ...fields });
     onStep?.(st.stageStep, fields);
-    const interval = s.cfg.checkpoint.interval;
-    const stop = shouldStop(s);
-    if (st.stageStep === o.steps && !stop) break;
-    if (stop || (interval > 0 && st.globalStep % interval === 0)) await saveRunCheckpoint(s);
-    if (stop) return false;
+    const next = await endOfStep(s, o.steps);
+    if (next === "last") break;
+    if (next === "stop") return false;
   }
   return true;
 }
