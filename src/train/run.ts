@@ -92,12 +92,15 @@ export async function runTrain(gpu: Gpu, cfg: RunConfig, runDir: string, o: Trai
       }
       while (s.state.phase < plan.phases.length) {
         const k = s.state.phase;
-        const label = plan.phases.length > 1 ? `rl phase ${k + 1}/${plan.phases.length}` : "rl";
-        const bar = createProgress({ label, total: plan.phases[k]!.steps, start: s.state.stageStep, quiet: o.quiet });
-        const done = await runRlPhase(s, plan, (step, f) => bar.update(step, { reward: f.reward_mean, acc: f.accuracy, "tok/s": Math.round(f.tokens_per_s) }));
-        bar.stop();
-        if (!done) return INTERRUPTED;
-        if (cfg.eval.afterEachStage) await evaluate(s, plan.phases.length > 1 ? `after phase ${k + 1}` : "after RL");
+        // A phase of 0 steps (an ablation that skips one) draws no bar and repeats no eval.
+        if (plan.phases[k]!.steps > 0) {
+          const label = plan.phases.length > 1 ? `rl phase ${k + 1}/${plan.phases.length}` : "rl";
+          const bar = createProgress({ label, total: plan.phases[k]!.steps, start: s.state.stageStep, quiet: o.quiet });
+          const done = await runRlPhase(s, plan, (step, f) => bar.update(step, { reward: f.reward_mean, acc: f.accuracy, "tok/s": Math.round(f.tokens_per_s) }));
+          bar.stop();
+          if (!done) return INTERRUPTED;
+          if (cfg.eval.afterEachStage) await evaluate(s, plan.phases.length > 1 ? `after phase ${k + 1}` : "after RL");
+        }
         nextPhase(s);
         await saveRunCheckpoint(s);
         if (shouldStop(s)) return INTERRUPTED;
