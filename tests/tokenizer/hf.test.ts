@@ -1,13 +1,16 @@
 // tokenizer.json import on tiny byte-level vocabularies: BPE results, merge-order checks, added tokens
 // (lstrip/rstrip), BOS from the post-processor, files on disk, and a clear error for each unsupported field.
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hfTokenizerFromJson } from "../../src/tokenizer/hf.ts";
 import { loadTokenizer } from "../../src/tokenizer/index.ts";
 import { LongrlError } from "../../src/util/errors.ts";
 import { addedToken, tinyTokenizerJson, type Json } from "./fixtures.ts";
+import { tempDirs } from "../helpers.ts";
+
+const tmp = tempDirs();
+afterAll(tmp.removeAll);
 
 const MERGES: [string, string][] = [["a", "b"], ["b", "c"], ["ab", "c"], [" ", "a"]];
 const build = (json: Json, config?: Json) => hfTokenizerFromJson(json, config, { file: "tiny/tokenizer.json" });
@@ -130,7 +133,7 @@ describe("unsupported tokenizer.json fields are refused by name", () => {
 
 describe("files", () => {
   test("a directory with tokenizer.json and tokenizer_config.json loads through loadTokenizer", () => {
-    const dir = mkdtempSync(join(tmpdir(), "longrl-tok-"));
+    const dir = tmp.make("longrl-tok-");
     writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tinyTokenizerJson(MERGES, [addedToken(260, "<|im_start|>"), addedToken(261, "<|im_end|>")])));
     writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ eos_token: { content: "<|im_end|>" }, chat_template: "{{'<|im_start|>' + m + '<|im_end|>'}}" }));
     const t = loadTokenizer(dir);
@@ -142,7 +145,7 @@ describe("files", () => {
   });
 
   test("errors name the file: missing tokenizer.json, bad JSON, unknown name", () => {
-    const dir = mkdtempSync(join(tmpdir(), "longrl-tok-"));
+    const dir = tmp.make("longrl-tok-");
     expect(() => loadTokenizer(dir)).toThrow(`${dir}: no tokenizer.json in this directory`);
     writeFileSync(join(dir, "tokenizer.json"), "{ not json");
     expect(() => loadTokenizer(dir)).toThrow(`${join(dir, "tokenizer.json")}: not valid JSON`);
