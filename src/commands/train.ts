@@ -19,6 +19,8 @@ import { deviceName, type GpuArgs, withGpu } from "./common.ts";
 
 interface TrainArgs extends GpuArgs {
   config?: string;
+  /** A model directory to start from, with its own tokenizer (as `longrl eval --model`). */
+  model?: string;
   set?: string[];
   output?: string;
   resume?: string;
@@ -26,15 +28,27 @@ interface TrainArgs extends GpuArgs {
   stopAfter?: number;
 }
 
-/** The run's config and directory: --resume reads RUN_DIR/config.yaml; otherwise CONFIG (or the demo) + --set. */
+/** `--model DIR` as the config keys it stands for: the directory's weights and its own tokenizer (compact or not). */
+function modelSets(dir: string): string[] {
+  if (!existsSync(join(dir, "config.json"))) throw usageError(`--model ${dir}: no config.json there; give a model directory`);
+  return [`model.path=${JSON.stringify(dir)}`, "tokenizer.name=", "tokenizer.compactVocab=false"]; // quoted: a path is never read as a number
+}
+
+/** CONFIG (or the embedded demo) with the overrides. */
+function loadConfigArg(config: string | undefined, sets: string[]): RunConfig {
+  return config === undefined ? loadRunConfig({ file: DEMO_CONFIG_NAME, text: EMBEDDED_DEMO, sets }) : loadRunConfig({ file: config, sets });
+}
+
+/** The run's config and directory: --resume reads RUN_DIR/config.yaml; otherwise CONFIG (or the demo) + --model + --set. */
 export function resolveRun(a: TrainArgs): { cfg: RunConfig; runDir: string } {
   if (a.resume !== undefined) {
-    if (a.config !== undefined || (a.set ?? []).length > 0) throw usageError("--resume continues a run with its own config.yaml; drop CONFIG and --set");
+    if (a.config !== undefined || (a.set ?? []).length > 0 || a.model !== undefined) throw usageError("--resume continues a run with its own config.yaml; drop CONFIG, --model and --set");
     const file = join(a.resume, "config.yaml");
     if (!existsSync(file)) throw usageError(`--resume ${a.resume}: no config.yaml there; is it a run directory?`);
     return { cfg: loadRunConfig({ file }), runDir: a.resume };
   }
-  const cfg = a.config === undefined ? loadRunConfig({ file: DEMO_CONFIG_NAME, text: EMBEDDED_DEMO, sets: a.set }) : loadRunConfig({ file: a.config, sets: a.set });
+  const sets = [...(a.model !== undefined ? modelSets(a.model) : []), ...(a.set ?? [])];
+  const cfg = loadConfigArg(a.config, sets);
   const runDir = a.output ?? cfg.outputDir;
   if (existsSync(join(runDir, "metrics.jsonl"))) throw usageError(`${runDir} already holds a run; continue it with --resume ${runDir}, or choose another --output`);
   return { cfg, runDir };
@@ -47,6 +61,7 @@ function stageCommand(name: "train" | "sft" | "rl", describe: string): CommandMo
     builder: (y: Argv<{}>) =>
       y
         .positional("config", { type: "string", describe: `run config YAML (default: the embedded ${DEMO_CONFIG_NAME})` })
+        .option("model", { type: "string", describe: "start from this model directory (a checkpoint or a Hugging Face Qwen2 model) with its own tokenizer: model.path=DIR, tokenizer.name=, tokenizer.compactVocab=false" })
         .option("set", { type: "string", array: true, describe: "override a key: --set rl.clipHigh=0.28 (repeatable)" })
         .option("output", { type: "string", describe: "run directory (default: the config's outputDir)" })
         .option("resume", { type: "string", describe: "continue the run in this directory from its latest checkpoint" })
@@ -89,10 +104,9 @@ export const evalCommand: CommandModule<{}, EvalArgs> = {
       .option("json", { type: "boolean", default: false, describe: "print the table as JSON" })
       .option("quiet", { type: "boolean", default: false, describe: "plain progress lines, no bar" }) as unknown as Argv<EvalArgs>,
   handler: async (a) => {
-    const base = a.config === undefined ? loadRunConfig({ file: DEMO_CONFIG_NAME, text: EMBEDDED_DEMO, sets: a.set }) : loadRunConfig({ file: a.config, sets: a.set });
+    const base = loadConfigArg(a.config, [...modelSets(a.model), ...(a.set ?? [])]);
     const vocabFile = join(a.model, "longrl_vocab.json");
-    const cfg: RunConfig = { ...base, model: { ...base.model, path: a.model }, tokenizer: { ...base.tokenizer, name: "", compactVocab: false }, data: { ...base.data, eval: a.data ?? base.data.eval } };
-    if (!existsSync(join(a.model, "config.json"))) throw usageError(`--model ${a.model}: no config.json there; give a model directory`);
+    const cfg: RunConfig = { ...base, data: { ...base.data, eval: a.data ?? base.data.eval } };
     const data = prepareData(cfg, vocabFile, { evalOnly: true });
     const judge = createJudge(cfg.reward.judge);
     const table = await withGpu(a, async (gpu) => {

@@ -170,7 +170,7 @@ function crossCheck(c: RunConfig, at: (paths: string[]) => string): void {
   };
   const fresh = c.model.path === "";
   if (fresh) freshConfig({ ...c.model.fresh, vocabSize: c.model.fresh.vocabSize || 1 }, `${at(["model.fresh"])}: model.fresh`);
-  if (!fresh && c.tokenizer.compactVocab) fail("tokenizer.compactVocab", "must be false with model.path set: a pretrained embedding keeps its token ids (set tokenizer.compactVocab=false, and tokenizer.name= to use the model directory's own tokenizer)", "model.path");
+  if (!fresh && c.tokenizer.compactVocab) fail("tokenizer.compactVocab", "must be false with model.path set: a pretrained embedding keeps its token ids (set tokenizer.compactVocab=false, and tokenizer.name= to use the model directory's own tokenizer; --model DIR sets all three)", "model.path");
   if (fresh && c.tokenizer.name === "") fail("tokenizer.name", `is "" (the model directory's) but model.path is "" (a fresh model); name an encoding such as cl100k_base`, "model.path");
 
   for (const key of ["synth", "evalSynth"] as const) {

@@ -73,7 +73,8 @@ export async function runTrain(gpu: Gpu, cfg: RunConfig, runDir: string, o: Trai
   };
   process.on("SIGINT", onSigint);
   try {
-    if (s.state.globalStep === 0 && cfg.eval.atStart) await evaluate(s, "before SFT");
+    // The starting model's score: "before SFT", or "before RL" for a run without the SFT stage (longrl rl --model DIR).
+    if (s.state.globalStep === 0 && cfg.eval.atStart) await evaluate(s, o.stages.includes("sft") && cfg.sft.enable ? "before SFT" : "before RL");
     if (s.state.stage === "sft") {
       if (o.stages.includes("sft") && cfg.sft.enable) {
         const bar = createProgress({ label: "sft", total: cfg.sft.steps, start: s.state.stageStep, quiet: o.quiet });

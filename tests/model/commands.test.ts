@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { resolveRun } from "../../src/commands/train.ts";
 import { readTensor, releaseTensor } from "../../src/gpu/index.ts";
 import { packGroups } from "../../src/model/batch.ts";
 import { saveCheckpoint } from "../../src/model/checkpoint.ts";
@@ -82,4 +83,15 @@ test("bad input: one line naming the flag, exit 2", async () => {
   const none = await longrl(["score", "--model", join(root, "nope"), "--ids", "1,2"]);
   expect(none.code).not.toBe(0);
   expect(none.stderr.split("\n").length).toBe(1);
+});
+
+test("--model DIR on train/sft/rl: the directory's weights with its own tokenizer; a directory without config.json is one line", () => {
+  const { cfg, runDir } = resolveRun({ model: dir, set: ["rl.lr=1e-4"], output: join(root, "run"), quiet: false });
+  expect(cfg.model.path).toBe(dir);
+  expect(cfg.tokenizer.name).toBe("");
+  expect(cfg.tokenizer.compactVocab).toBe(false);
+  expect(cfg.rl.lr).toBe(1e-4);
+  expect(runDir).toBe(join(root, "run"));
+  expect(() => resolveRun({ model: join(root, "nope"), quiet: false })).toThrow(`--model ${join(root, "nope")}: no config.json there; give a model directory`);
+  expect(() => resolveRun({ model: dir, resume: root, quiet: false })).toThrow("drop CONFIG, --model and --set");
 });

@@ -192,16 +192,18 @@ test("a judge endpoint that is down does not stop RL: the rule score stands, fai
   }
 });
 
-test("a phase of 0 steps is skipped: no steps, no eval after it; the next phase runs and is evaluated", async () => {
+test("a phase of 0 steps is skipped: no steps, no eval after it; the next phase runs and is evaluated; without SFT the first eval is 'before RL'", async () => {
   const gpu = await testGpu();
   const skip = loadRunConfig({
     text: YAML,
     sets: ["sft.enable=false", "rl.klCoef=0", "curriculum.phases.0.steps=0", "curriculum.phases.1.steps=1",
-      "eval.enable=true", "eval.atStart=false", "eval.maxItems=1", "eval.samplesPerItem=1", "eval.kValues=[1]", "eval.maxResponseTokens=4"],
+      "eval.enable=true", "eval.atStart=true", "eval.maxItems=1", "eval.samplesPerItem=1", "eval.kValues=[1]", "eval.maxResponseTokens=4"],
   });
   const dir = join(root, "skip-phase");
   expect(await runTrain(gpu, skip, dir, opts)).toBe(0);
   expect(metrics(dir).filter((l) => l.stage === "rl").map((l) => l.phase)).toEqual([2]);
+  expect(existsSync(join(dir, "eval", "before-rl.json"))).toBe(true);
+  expect(existsSync(join(dir, "eval", "before-sft.json"))).toBe(false);
   expect(existsSync(join(dir, "eval", "after-phase-1.json"))).toBe(false);
   expect(existsSync(join(dir, "eval", "after-phase-2.json"))).toBe(true);
 });
