@@ -1,6 +1,6 @@
 // Shared test helpers: one GPU context per test process, seeded random inputs, NaN poisoning,
 // and comparisons that name the tensor, the index and both values on failure.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { acquireGpu, type Gpu, type Tensor, createTensor, writeTensor } from "../src/gpu/index.ts";
@@ -63,4 +63,16 @@ export function tempDirs(): { make(prefix: string): string; removeAll(): void } 
       for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
     },
   };
+}
+
+/** Wall-clock fields of metrics.jsonl: they differ between runs by nature. */
+const TIMING_KEYS = ["seconds", "tokens_per_s", "rollout_tokens_per_s", "rollout_seconds", "update_seconds"];
+
+/** A run directory's metrics.jsonl lines without the wall-clock fields (for comparing runs). */
+export function runMetrics(dir: string): Record<string, unknown>[] {
+  return readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => {
+    const o = JSON.parse(l) as Record<string, unknown>;
+    for (const k of TIMING_KEYS) delete o[k];
+    return o;
+  });
 }

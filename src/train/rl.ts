@@ -13,7 +13,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CurriculumPhase } from "../config/schema.ts";
-import { type Tensor, copyTensor, createTensor, readScalar, readTensor, releaseTensor, tensorFrom } from "../gpu/index.ts";
+import { type Tensor, copyRows, copyTensor, createTensor, readScalar, readTensor, releaseTensor, tensorFrom } from "../gpu/index.ts";
 import { adamwStep } from "../kernels/optimizer.ts";
 import { STAT_ROWS, policyLoss, policyLossMetrics } from "../kernels/policy_loss.ts";
 import { type GroupSpec, packGroups } from "../model/batch.ts";
@@ -160,10 +160,11 @@ async function update(s: Session, seqs: Seq[], prompts: readonly (readonly numbe
   const o = s.cfg.rl;
   const { gpu, model, params, grads } = s;
   const denom = seqs.reduce((n, q) => n + q.ids.length, 0);
-  // Each micro-batch's stat sums stay on the GPU until the update is recorded: one wait, not one per micro-batch.
-  const partSums: Tensor[] = [];
+  // Each micro-batch's stat sums go to a row of one tensor, read back once after the update is recorded.
+  const mbs = microBatches(seqs, o.microBatchSize, prompts);
+  const partSums = createTensor(gpu, [mbs.length, STAT_ROWS], "f32", "rl.partSums");
   zeroGrads(s);
-  for (const mb of microBatches(seqs, o.microBatchSize, prompts)) {
+  for (const [p, mb] of mbs.entries()) {
     const packed = packGroups(mb.specs);
     const M = packed.targets.length;
     const dev = uploadBatch(gpu, model, packed);
@@ -187,18 +188,16 @@ async function update(s: Session, seqs: Seq[], prompts: readonly (readonly numbe
       clipLow: o.clipLow, clipHigh: o.clipHigh, entropyCoef: o.entropyCoef, klCoef: o.klCoef, denom,
     });
     modelBackward(gpu, model, params, grads, res, { dlogp, dentropy: o.entropyCoef !== 0 ? dentropy : undefined });
-    partSums.push(sumT);
-    for (const t of [logpOld, adv, weight, dlogp, dentropy, stats, res.logp, res.entropy]) releaseTensor(gpu, t);
+    copyRows(gpu, sumT, 0, partSums, p, 1, STAT_ROWS);
+    for (const t of [logpOld, adv, weight, dlogp, dentropy, stats, sumT, res.logp, res.entropy]) releaseTensor(gpu, t);
     if (refLogp) releaseTensor(gpu, refLogp);
     releaseBatch(gpu, dev);
   }
   adamwStep(gpu, s.optim!, { step: ++s.state.optimStep, lr });
+  const parts = (await readTensor(gpu, partSums)) as Float32Array;
+  releaseTensor(gpu, partSums);
   const sums = new Float64Array(STAT_ROWS);
-  for (const sumT of partSums) {
-    const part = (await readTensor(gpu, sumT)) as Float32Array;
-    for (let i = 0; i < STAT_ROWS; i++) sums[i]! += part[i]!;
-    releaseTensor(gpu, sumT);
-  }
+  for (let p = 0; p < mbs.length; p++) for (let i = 0; i < STAT_ROWS; i++) sums[i]! += parts[p * STAT_ROWS + i]!;
   return { sums, denom, gradNorm: await readScalar(gpu, s.optim!.clip, 0), lr };
 }
 

@@ -103,7 +103,7 @@ export async function openSession(gpu: Gpu, cfg: RunConfig, runDir: string, resu
     model = modelConfig(cfg, data);
     params = createParams(gpu, model, cfg.seed);
   }
-  if (model.vocabSize < data.tokenizer.vocabSize) throw runError(`${ckpt ?? cfg.model.path}: the model's vocabulary (${model.vocabSize}) is smaller than the tokenizer's (${data.tokenizer.vocabSize}, ${data.tokenizer.name}); use the model directory's own tokenizer with --set tokenizer.name= (empty)`);
+  if (model.vocabSize < data.tokenizer.vocabSize) throw runError(`${ckpt ?? cfg.model.path}: the model's vocabulary (${model.vocabSize}) is smaller than the tokenizer's (${data.tokenizer.vocabSize}, ${data.tokenizer.name}); give the model directory as --model DIR (which brings its own tokenizer), or set tokenizer.name= (empty)`);
   const grads = allocateLike(gpu, model, "grad.");
   const s: Session = { gpu, cfg, runDir, model, params, grads, data, state, stopRequested: false, started: performance.now(), judge: null, quietProgress: false, stopAfter: 0 };
   if (ckpt && existsSync(join(ckpt, REFERENCE_FILE))) {

@@ -13,7 +13,7 @@ import { computeRewards, type RewardItem, type RewardResult } from "../../src/re
 import { runTrain, type TrainOptions } from "../../src/train/run.ts";
 import { latestCheckpoint } from "../../src/train/session.ts";
 import { fnv1a } from "../../src/util/rng.ts";
-import { testGpu } from "../helpers.ts";
+import { runMetrics, testGpu } from "../helpers.ts";
 
 const root = mkdtempSync(join(tmpdir(), "longrl-rl-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -65,15 +65,6 @@ const standIn: typeof computeRewards = async (items: readonly RewardItem[]) => {
 const opts: TrainOptions = { stages: ["sft", "rl"], resume: false, quiet: true, device: "test", scoreRollouts: standIn };
 
 type Line = Record<string, unknown>;
-const TIMING = ["seconds", "tokens_per_s", "rollout_tokens_per_s", "rollout_seconds", "update_seconds"];
-
-function metrics(dir: string): Line[] {
-  return readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => {
-    const o = JSON.parse(l) as Line;
-    for (const k of TIMING) delete o[k];
-    return o;
-  });
-}
 
 function rollouts(dir: string, step: number): Line[] {
   return readFileSync(join(dir, "rollouts", `step-${step}.jsonl`), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Line);
@@ -83,7 +74,7 @@ test("RL phases: finite metrics per step, dynamic sampling, retrospective draws,
   const gpu = await testGpu();
   const dir = join(root, "full");
   expect(await runTrain(gpu, cfg, dir, opts)).toBe(0);
-  const rl = metrics(dir).filter((l) => l.stage === "rl");
+  const rl = runMetrics(dir).filter((l) => l.stage === "rl");
   expect(rl.map((l) => [l.phase, l.step])).toEqual([[1, 3], [1, 4], [2, 5], [2, 6], [2, 7]]);
   const always = ["lr", "reward_mean", "reward_std", "rule_mean", "hybrid_mean", "penalty_mean", "accuracy", "groups_kept", "groups_dropped", "rounds", "response_len_mean", "response_len_max", "retro_share", "pool_size"];
   for (const l of rl) for (const k of always) expect([k, Number.isFinite(l[k])]).toEqual([k, true]);
@@ -152,7 +143,7 @@ test("RL --stop-after (mid phase 1 and mid phase 2) then --resume gives the unin
   const again = loadRunConfig({ file: join(dir, "config.yaml") });
   expect(await runTrain(gpu, again, dir, { ...opts, resume: true, stopAfter: 6 })).toBe(130);
   expect(await runTrain(gpu, again, dir, { ...opts, resume: true })).toBe(0);
-  expect(metrics(dir)).toEqual(metrics(join(root, "full")));
+  expect(runMetrics(dir)).toEqual(runMetrics(join(root, "full")));
 });
 
 test("micro-batch size does not change an update (token-level mean over the mini-batch)", async () => {
@@ -162,7 +153,7 @@ test("micro-batch size does not change an update (token-level mean over the mini
   for (const micro of [8, 2, 1]) {
     const dir = join(root, `micro-${micro}`);
     expect(await runTrain(gpu, one(micro), dir, opts)).toBe(0);
-    lines.push(metrics(dir).find((l) => l.stage === "rl")!);
+    lines.push(runMetrics(dir).find((l) => l.stage === "rl")!);
   }
   expect(lines[0]!.groups_kept as number).toBeGreaterThan(0);
   for (const l of lines.slice(1)) {
@@ -183,7 +174,7 @@ test("a judge endpoint that is down does not stop RL: the rule score stands, fai
     computeRewards(items.map((it) => ({ ...it, response: `</think>\nTherefore, the answer is Nobody ${fnv1a(it.response) % 97}.` })), o, judge);
   const dir = join(root, "judge-down");
   expect(await runTrain(gpu, down, dir, { ...opts, scoreRollouts: formatted })).toBe(0);
-  const rl = metrics(dir).filter((l) => l.stage === "rl");
+  const rl = runMetrics(dir).filter((l) => l.stage === "rl");
   expect(rl.length).toBe(2);
   for (const l of rl) {
     expect(l.judge_asked as number).toBeGreaterThan(0);
@@ -201,7 +192,7 @@ test("a phase of 0 steps is skipped: no steps, no eval after it; the next phase 
   });
   const dir = join(root, "skip-phase");
   expect(await runTrain(gpu, skip, dir, opts)).toBe(0);
-  expect(metrics(dir).filter((l) => l.stage === "rl").map((l) => l.phase)).toEqual([2]);
+  expect(runMetrics(dir).filter((l) => l.stage === "rl").map((l) => l.phase)).toEqual([2]);
   expect(existsSync(join(dir, "eval", "before-rl.json"))).toBe(true);
   expect(existsSync(join(dir, "eval", "before-sft.json"))).toBe(false);
   expect(existsSync(join(dir, "eval", "after-phase-1.json"))).toBe(false);

@@ -10,7 +10,7 @@ import { loadCheckpoint } from "../../src/model/checkpoint.ts";
 import { releaseParams } from "../../src/model/params.ts";
 import { runTrain } from "../../src/train/run.ts";
 import { latestCheckpoint } from "../../src/train/session.ts";
-import { testGpu } from "../helpers.ts";
+import { runMetrics, testGpu } from "../helpers.ts";
 
 const root = mkdtempSync(join(tmpdir(), "longrl-train-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -31,13 +31,6 @@ eval: { samplesPerItem: 2, kValues: [1, 2], maxResponseTokens: 6, maxItems: 2, l
 `;
 const cfg = loadRunConfig({ text: YAML });
 
-/** Metrics lines without the wall-clock fields (they differ between runs by nature). */
-function metrics(dir: string): Record<string, unknown>[] {
-  return readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => {
-    const { seconds: _s, tokens_per_s: _t, ...rest } = JSON.parse(l);
-    return rest;
-  });
-}
 
 const opts = { stages: ["sft", "rl"] as ("sft" | "rl")[], resume: false, quiet: true, device: "test" };
 
@@ -45,7 +38,7 @@ test("a run writes finite metrics, eval tables, a report and a loadable checkpoi
   const gpu = await testGpu();
   const dir = join(root, "full");
   expect(await runTrain(gpu, cfg, dir, opts)).toBe(0);
-  const lines = metrics(dir);
+  const lines = runMetrics(dir);
   expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 4]);
   for (const l of lines) {
     expect(l.stage).toBe("sft");
@@ -63,10 +56,10 @@ test("--stop-after then --resume gives the uninterrupted run's metrics", async (
   const gpu = await testGpu();
   const dir = join(root, "resumed");
   expect(await runTrain(gpu, cfg, dir, { ...opts, stopAfter: 2 })).toBe(130);
-  expect(metrics(dir).length).toBe(2);
+  expect(runMetrics(dir).length).toBe(2);
   expect(latestCheckpoint(dir)).toBe(join(dir, "checkpoints", "step-2"));
   expect(await runTrain(gpu, loadRunConfig({ file: join(dir, "config.yaml") }), dir, { ...opts, resume: true })).toBe(0);
-  expect(metrics(dir)).toEqual(metrics(join(root, "full")));
+  expect(runMetrics(dir)).toEqual(runMetrics(join(root, "full")));
 });
 
 test("Ctrl-C (SIGINT) saves a loadable checkpoint and exits 130", async () => {
@@ -84,7 +77,7 @@ test("Ctrl-C (SIGINT) saves a loadable checkpoint and exits 130", async () => {
   const ckpt = latestCheckpoint(dir)!;
   const state = JSON.parse(readFileSync(join(ckpt, "trainer_state.json"), "utf8"));
   expect(state.stage).toBe("sft");
-  expect(state.globalStep).toBe(metrics(dir).length);
+  expect(state.globalStep).toBe(runMetrics(dir).length);
   const { params } = await loadCheckpoint(await testGpu(), ckpt);
   releaseParams(await testGpu(), params);
 });
@@ -95,7 +88,7 @@ test("sft.promptLossWeight: the prompt scored as well leaves the response loss a
     const dir = join(root, name);
     const c = loadRunConfig({ text: YAML, sets: ["eval.enable=false", "sft.steps=2", "sft.evalInterval=1", ...sets] });
     expect(await runTrain(gpu, c, dir, opts)).toBe(0);
-    return metrics(dir);
+    return runMetrics(dir);
   };
   const masked = await run("prompt-w0", []);
   const whole = await run("prompt-w1", ["sft.promptLossWeight=1"]);
