@@ -3,9 +3,9 @@
 // --json prints one line per sample: {"prompt", "sample", "text", "ids", "logprobs", "finish_reason"}.
 import type { Argv, CommandModule } from "yargs";
 import { loadCheckpoint } from "../model/checkpoint.ts";
-import { generate } from "../model/generate.ts";
+import { generate, modelStopIds } from "../model/generate.ts";
 import { releaseParams } from "../model/params.ts";
-import { applyChatTemplate, chatStopTokens, loadTokenizer, type LoadedTokenizer } from "../tokenizer/index.ts";
+import { applyChatTemplate, loadTokenizer, type LoadedTokenizer } from "../tokenizer/index.ts";
 import { readJsonlLines, parseJsonLine } from "../data/load.ts";
 import { usageError } from "../util/errors.ts";
 import { type GpuArgs, withGpu } from "./common.ts";
@@ -55,11 +55,9 @@ export async function runGenerate(a: GenerateArgs): Promise<void> {
   }
   const tok = loadTokenizer(a.model);
   const prompts = texts.map((t) => encodePrompt(tok, t, a));
-  const stopIds = chatStopTokens(tok.chat, tok.eosToken).map((s) => tok.tokenId(s)).filter((id): id is number => id !== undefined);
   await withGpu(a, async (gpu) => {
     const { config, params, generation } = await loadCheckpoint(gpu, a.model);
     try {
-      const eos = config.eosTokenId === null ? [] : Array.isArray(config.eosTokenId) ? config.eosTokenId : [config.eosTokenId];
       const samples = await generate(gpu, config, params, prompts, {
         n: a.n,
         maxNewTokens: a.maxNewTokens,
@@ -67,7 +65,7 @@ export async function runGenerate(a: GenerateArgs): Promise<void> {
         topP: pick(a.topP, generation, "top_p", 1),
         topK: pick(a.topK, generation, "top_k", 0),
         seed: a.seed,
-        stopIds: [...new Set([...stopIds, ...eos])],
+        stopIds: modelStopIds(tok, config),
       });
       for (const s of samples) {
         const text = tok.decode(s.ids);

@@ -108,8 +108,8 @@ export const evalCommand: CommandModule<{}, EvalArgs> = {
     const vocabFile = join(a.model, "longrl_vocab.json");
     const cfg: RunConfig = { ...base, data: { ...base.data, eval: a.data ?? base.data.eval } };
     const data = prepareData(cfg, vocabFile, { evalOnly: true });
-    const judge = createJudge(cfg.reward.judge);
     const table = await withGpu(a, async (gpu) => {
+      const judge = await createJudge(cfg.reward.judge, gpu);
       const { config, params } = await loadCheckpoint(gpu, a.model);
       try {
         const bar = createProgress({ label: "eval", total: Math.min(data.eval.length, cfg.eval.maxItems || Infinity), unit: "item", quiet: a.quiet });
@@ -118,6 +118,7 @@ export const evalCommand: CommandModule<{}, EvalArgs> = {
         return t;
       } finally {
         releaseParams(gpu, params);
+        judge?.close();
       }
     });
     process.stdout.write(a.json ? `${JSON.stringify(table)}\n` : `${formatEvalTable(table, `eval of ${a.model}`)}\n`);

@@ -1,14 +1,16 @@
 // `longrl verify`: score a file of predictions with the rule verifiers (and a judge) without training.
 // Prints one JSON line per input on stdout, in order, and a summary on stderr; scoring lives in src/reward.
 import type { Argv, CommandModule } from "yargs";
+import type { Gpu } from "../gpu/index.ts";
 import { usageError } from "../util/errors.ts";
 import { createJudge } from "../reward/backend.ts";
 import { DEFAULT_JUDGE, DEFAULT_REWARD, type JudgeBackend, type RewardOptions } from "../reward/config.ts";
 import { computeRewards, type RewardResult, type RewardStats } from "../reward/hybrid.ts";
 import { loadVerifyInputs } from "../reward/inputs.ts";
 import type { JudgeStats } from "../reward/judge.ts";
+import { type GpuArgs, withGpu } from "./common.ts";
 
-export interface VerifyArgs {
+export interface VerifyArgs extends GpuArgs {
   input: string;
   judge: string;
   judgeUrl: string;
@@ -18,6 +20,7 @@ export interface VerifyArgs {
   judgeRetries: number;
   judgeConcurrency: number;
   judgeCache: string;
+  judgeMaxTokens?: number;
   requireThink: boolean;
   json: boolean;
 }
@@ -26,11 +29,12 @@ export interface Writer {
   write(s: string): unknown;
 }
 
-/** The command's work, with its output streams passed in (tests capture them). */
-export async function runVerify(a: VerifyArgs, out: Writer = process.stdout, err: Writer = process.stderr): Promise<void> {
+/** The command's work, with its output streams passed in (tests capture them, and pass their GPU for a local judge). */
+export async function runVerify(a: VerifyArgs, out: Writer = process.stdout, err: Writer = process.stderr, gpu?: Gpu): Promise<void> {
   const backends = ["none", "openai", "local"];
   if (!backends.includes(a.judge)) throw usageError(`--judge '${a.judge}' is not one of ${backends.join(", ")}`);
-  for (const [flag, v, min] of [["--judge-timeout-ms", a.judgeTimeoutMs, 1], ["--judge-retries", a.judgeRetries, 0], ["--judge-concurrency", a.judgeConcurrency, 1]] as const) {
+  const maxTokens = a.judgeMaxTokens ?? DEFAULT_JUDGE.maxTokens;
+  for (const [flag, v, min] of [["--judge-timeout-ms", a.judgeTimeoutMs, 1], ["--judge-retries", a.judgeRetries, 0], ["--judge-concurrency", a.judgeConcurrency, 1], ["--judge-max-tokens", maxTokens, 1]] as const) {
     if (!Number.isInteger(v) || v < min) throw usageError(`${flag} ${v} must be an integer >= ${min}`);
   }
   const opts: RewardOptions = {
@@ -46,13 +50,22 @@ export async function runVerify(a: VerifyArgs, out: Writer = process.stdout, err
       maxRetries: a.judgeRetries,
       concurrency: a.judgeConcurrency,
       cacheDir: a.judgeCache,
+      maxTokens,
     },
   };
   const items = loadVerifyInputs(a.input);
-  const judge = createJudge(opts.judge);
-  const { results, stats } = await computeRewards(items, opts, judge);
+  const score = async (gpu?: Gpu) => {
+    const judge = await createJudge(opts.judge, gpu);
+    try {
+      return { ...(await computeRewards(items, opts, judge)), judgeStats: judge?.stats() };
+    } finally {
+      judge?.close();
+    }
+  };
+  // Only the local judge needs the GPU (its model runs there).
+  const { results, stats, judgeStats } = opts.judge.backend !== "local" ? await score() : gpu ? await score(gpu) : await withGpu(a, score);
   for (const r of results) out.write(`${JSON.stringify({ score: r.score, acc: r.acc, pred: r.pred, em: r.em, f1: r.f1 })}\n`);
-  const summary = summarize(results, stats, judge?.stats());
+  const summary = summarize(results, stats, judgeStats);
   err.write(a.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
 }
 
@@ -114,11 +127,12 @@ export const verifyCommand: CommandModule<{}, VerifyArgs> = {
       .option("input", { type: "string", demandOption: true, describe: 'JSONL: {"output", "ground_truth", "data_source"} (+ "question", "category")' })
       .option("judge", { type: "string", default: DEFAULT_JUDGE.backend, choices: ["none", "openai", "local"], describe: "judge asked when the rule score is below 1" })
       .option("judge-url", { type: "string", default: DEFAULT_JUDGE.baseUrl, describe: "OpenAI-compatible server base URL (with or without /v1)" })
-      .option("judge-model", { type: "string", default: DEFAULT_JUDGE.model, describe: "judge model name (required for --judge openai)" })
+      .option("judge-model", { type: "string", default: DEFAULT_JUDGE.model, describe: "judge model: its name on the server (--judge openai) or its directory (--judge local)" })
       .option("judge-api-key-env", { type: "string", default: DEFAULT_JUDGE.apiKeyEnv, describe: "environment variable holding the API key" })
       .option("judge-timeout-ms", { type: "number", default: DEFAULT_JUDGE.timeoutMs, describe: "per-request timeout" })
       .option("judge-retries", { type: "number", default: DEFAULT_JUDGE.maxRetries, describe: "retries on 429/5xx/network errors/timeouts" })
-      .option("judge-concurrency", { type: "number", default: DEFAULT_JUDGE.concurrency, describe: "requests in flight at once" })
+      .option("judge-concurrency", { type: "number", default: DEFAULT_JUDGE.concurrency, describe: "requests in flight at once (local: prompts per batch)" })
+      .option("judge-max-tokens", { type: "number", default: DEFAULT_JUDGE.maxTokens, describe: "cap on the judge's reply, in tokens" })
       .option("judge-cache", { type: "string", default: DEFAULT_JUDGE.cacheDir, describe: 'verdict cache directory ("" disables)' })
       .option("require-think", { type: "boolean", default: DEFAULT_REWARD.requireThink, describe: "score 0 without </think> (--no-require-think reads the whole response)" })
       .option("json", { type: "boolean", default: false, describe: "summary on stderr as one JSON object" }) as unknown as Argv<VerifyArgs>,

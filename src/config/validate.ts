@@ -200,7 +200,7 @@ function crossCheck(c: RunConfig, at: (paths: string[]) => string): void {
     fail("reward.overlong.bufferTokens", `${buffer} > rl.maxResponseTokens ${rl.maxResponseTokens}; lower it`, "rl.maxResponseTokens");
   }
   const judge = c.reward.judge;
-  if (judge.backend !== "none" && judge.model === "") fail("reward.judge.model", `is empty; name the judge model for backend ${judge.backend}`, "reward.judge.backend");
+  if (judge.backend !== "none" && judge.model === "") fail("reward.judge.model", judge.backend === "local" ? "is empty; give the judge model's directory (a Hugging Face Qwen2-family model or a longrl checkpoint) for backend local" : `is empty; name the judge model for backend ${judge.backend}`, "reward.judge.backend");
 
   const phases = c.curriculum.phases;
   if (phases.length === 0) fail("curriculum.phases", "is empty; give at least one {maxPromptTokens, steps}");

@@ -13,6 +13,7 @@ import { embeddingForward } from "../kernels/embedding.ts";
 import { matmul } from "../kernels/matmul.ts";
 import { rmsnormForward } from "../kernels/rmsnorm.ts";
 import { sampleTokens } from "../kernels/sampling.ts";
+import { chatStopTokens, type LoadedTokenizer } from "../tokenizer/index.ts";
 import { runError } from "../util/errors.ts";
 import type { ModelConfig } from "./config.ts";
 import { type LayerInputs, layerForward, releaseLayerSaved } from "./layer.ts";
@@ -52,6 +53,13 @@ export interface Sample {
   /** log p(ids[i]) under softmax(logits / temperature) (τ = 1 when greedy). */
   logps: number[];
   finish: FinishReason;
+}
+
+/** Ids that end a model's turn: its chat format's end-of-turn tokens and the config's EOS ids. */
+export function modelStopIds(tok: LoadedTokenizer, config: ModelConfig): number[] {
+  const chat = chatStopTokens(tok.chat, tok.eosToken).map((s) => tok.tokenId(s)).filter((id): id is number => id !== undefined);
+  const eos = config.eosTokenId === null ? [] : Array.isArray(config.eosTokenId) ? config.eosTokenId : [config.eosTokenId];
+  return [...new Set([...chat, ...eos])];
 }
 
 /** Tokens decoded to check stop strings: enough for any stop string of a few words. */

@@ -8,7 +8,7 @@ export interface JudgeOptions {
   backend: JudgeBackend;
   /** OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama); with or without the trailing /v1. */
   baseUrl: string;
-  /** Model name sent in the request; also part of the cache key. */
+  /** openai: the model name sent in the request; local: the model's directory. Part of the cache key. */
   model: string;
   /** Name of the environment variable holding the API key; unset or empty variable = no Authorization header. */
   apiKeyEnv: string;
@@ -19,7 +19,7 @@ export interface JudgeOptions {
   /** Backoff before retry k is min(backoffMaxMs, backoffBaseMs * 2^k), times a jitter in [0.5, 1). */
   backoffBaseMs: number;
   backoffMaxMs: number;
-  /** Requests in flight at once; a rollout batch can ask hundreds of questions. */
+  /** Requests in flight at once; a rollout batch can ask hundreds of questions (local: prompts per generate call). */
   concurrency: number;
   /** Directory of the on-disk verdict cache; "" disables it. */
   cacheDir: string;

@@ -1,16 +1,8 @@
 // Judge client for any OpenAI-compatible /v1/chat/completions server (vLLM, SGLang, llama.cpp, Ollama).
 // Temperature 0, per-request timeout, retries with exponential backoff + jitter, bounded concurrency, disk cache.
 import { usageError } from "../util/errors.ts";
-import { cacheKey, createVerdictCache, type VerdictCache } from "./cache.ts";
 import type { JudgeOptions } from "./config.ts";
-import {
-  emptyJudgeStats,
-  JUDGE_SYSTEM_PROMPT,
-  judgeUserPrompt,
-  parseVerdict,
-  type Judge,
-  type JudgeVerdict,
-} from "./judge.ts";
+import { emptyJudgeStats, JUDGE_SYSTEM_PROMPT, type Judge, judgeOver, type JudgeReply, judgeUserPrompt } from "./judge.ts";
 
 /** `${base}/v1/chat/completions`, whether the base URL ends in /v1, in /v1/chat/completions, or in neither. */
 export function chatCompletionsUrl(baseUrl: string): string {
@@ -58,11 +50,8 @@ export function createOpenAIJudge(opts: JudgeOptions): Judge {
   const apiKey = opts.apiKeyEnv ? process.env[opts.apiKeyEnv] : undefined;
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (apiKey) headers.authorization = `Bearer ${apiKey}`;
-  const cache: VerdictCache | null = opts.cacheDir ? createVerdictCache(opts.cacheDir) : null;
   const limit = semaphore(opts.concurrency);
   const stats = emptyJudgeStats();
-  // Identical questions in flight share one request: GRPO groups often repeat the same prediction.
-  const inflight = new Map<string, Promise<JudgeVerdict>>();
 
   async function attempt(body: string): Promise<Attempt> {
     const ctrl = new AbortController();
@@ -87,7 +76,7 @@ export function createOpenAIJudge(opts: JudgeOptions): Judge {
     return Math.min(opts.backoffMaxMs, Math.max(jittered, retryAfterMs ?? 0));
   }
 
-  async function request(question: string, prediction: string, gold: string, key: string): Promise<JudgeVerdict> {
+  async function reply(question: string, prediction: string, gold: string): Promise<JudgeReply> {
     const body = JSON.stringify({
       model: opts.model,
       messages: [
@@ -105,56 +94,15 @@ export function createOpenAIJudge(opts: JudgeOptions): Judge {
           await sleep(backoffMs(retry, a.retryAfterMs));
           continue;
         }
-        return { verdict: null, cached: false, error: a.reason };
+        return { error: a.reason };
       }
       // A 200 with a broken body is not retried (as the openai client does): at temperature 0 it would repeat.
-      const reply = replyContent(a.body);
-      if (reply === null) return { verdict: null, cached: false, error: "malformed reply" };
-      const verdict = parseVerdict(reply);
-      if (verdict === null) return { verdict: null, cached: false, error: "no verdict" };
-      if (cache && !(await cache.set(key, { model: opts.model, question, prediction, gold, verdict, reply }))) {
-        stats.cacheWriteErrors++;
-      }
-      return { verdict, cached: false };
+      const content = replyContent(a.body);
+      return content === null ? { error: "malformed reply" } : { reply: content };
     }
   }
 
-  async function answer(question: string, prediction: string, gold: string): Promise<JudgeVerdict> {
-    const key = cacheKey(opts.model, question, prediction, gold);
-    const hit = cache ? await cache.get(key) : undefined;
-    if (hit !== undefined) return { verdict: hit, cached: true };
-    const pending = inflight.get(key);
-    if (pending) {
-      const shared = await pending;
-      return { ...shared, cached: shared.verdict !== null };
-    }
-    const p = request(question, prediction, gold, key).finally(() => inflight.delete(key));
-    inflight.set(key, p);
-    return p;
-  }
-
-  return {
-    backend: "openai",
-    async ask(question, prediction, gold) {
-      stats.asked++;
-      let v: JudgeVerdict;
-      try {
-        v = await answer(question, prediction, gold);
-      } catch (err) {
-        v = { verdict: null, cached: false, error: `internal: ${(err as Error)?.message ?? String(err)}` };
-      }
-      if (v.cached) stats.cacheHits++;
-      if (v.verdict === 1) stats.yes++;
-      else if (v.verdict === 0) stats.no++;
-      else {
-        stats.failures++;
-        const reason = v.error ?? "unknown";
-        stats.failureReasons[reason] = (stats.failureReasons[reason] ?? 0) + 1;
-      }
-      return v;
-    },
-    stats: () => structuredClone(stats),
-  };
+  return judgeOver("openai", { cacheModel: opts.model, cacheDir: opts.cacheDir }, reply, stats);
 }
 
 /** choices[0].message.content of a chat-completions reply, or null when the body is not that shape. */

@@ -60,9 +60,14 @@ function endStage(s: Session, next: Session["state"]["stage"]): void {
 /** Runs the configured recipe in runDir; returns the process exit code (0, or INTERRUPTED). */
 export async function runTrain(gpu: Gpu, cfg: RunConfig, runDir: string, o: TrainOptions): Promise<number> {
   const s = await openSession(gpu, cfg, runDir, o.resume);
+  try {
+    s.judge = await createJudge(cfg.reward.judge, gpu);
+  } catch (err) {
+    closeSession(s);
+    throw err;
+  }
   s.quietProgress = o.quiet;
   s.stopAfter = o.stopAfter ?? 0;
-  s.judge = createJudge(cfg.reward.judge);
   s.scoreRollouts = o.scoreRollouts;
   if (!o.resume || !existsSync(join(runDir, "config.yaml"))) writeFileSync(join(runDir, "config.yaml"), configToYaml(cfg));
   let interrupts = 0;

@@ -199,6 +199,7 @@ function prune(s: Session): void {
 }
 
 export function closeSession(s: Session): void {
+  s.judge?.close();
   if (s.optim) releaseOptimizer(s.gpu, s.optim);
   releaseParams(s.gpu, s.params);
   releaseParams(s.gpu, s.grads);

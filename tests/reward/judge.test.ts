@@ -10,6 +10,7 @@ import { computeRewards } from "../../src/reward/hybrid.ts";
 import { judgeQuestion, parseVerdict, type Judge } from "../../src/reward/judge.ts";
 import { chatCompletionsUrl } from "../../src/reward/openai.ts";
 import { LongrlError } from "../../src/util/errors.ts";
+import { testGpu } from "../helpers.ts";
 
 interface Scripted {
   url: string;
@@ -53,8 +54,8 @@ function serve(reply: (n: number, body: any) => Promise<Response> | Response): S
 
 const chat = (content: string) => Response.json({ choices: [{ message: { role: "assistant", content } }] });
 
-function judgeFor(url: string, over: Partial<JudgeOptions> = {}): Judge {
-  const j = createJudge({
+async function judgeFor(url: string, over: Partial<JudgeOptions> = {}): Promise<Judge> {
+  const j = await createJudge({
     ...DEFAULT_JUDGE,
     backend: "openai",
     baseUrl: url,
@@ -75,7 +76,7 @@ describe("openai judge client", () => {
   test("a verdict, the request it sends, and the API key from the named env var", async () => {
     const s = serve(() => chat("Both name the same city.\n[[YES]]"));
     process.env.LONGRL_TEST_JUDGE_KEY = "sk-test";
-    const j = judgeFor(`${s.url}/v1/`, { apiKeyEnv: "LONGRL_TEST_JUDGE_KEY" });
+    const j = await judgeFor(`${s.url}/v1/`, { apiKeyEnv: "LONGRL_TEST_JUDGE_KEY" });
     const v = await j.ask("Where?", "Paris, France", "Paris");
     delete process.env.LONGRL_TEST_JUDGE_KEY;
     expect(v).toEqual({ verdict: 1, cached: false });
@@ -94,7 +95,7 @@ describe("openai judge client", () => {
       await Bun.sleep(400);
       return chat("[[YES]]");
     });
-    const j = judgeFor(s.url, { timeoutMs: 60, maxRetries: 1 });
+    const j = await judgeFor(s.url, { timeoutMs: 60, maxRetries: 1 });
     const t0 = performance.now();
     const v = await j.ask("q", "a", "b");
     expect(v).toEqual({ verdict: null, cached: false, error: "timeout" });
@@ -108,7 +109,7 @@ describe("openai judge client", () => {
 
   test("429 then success", async () => {
     const s = serve((n) => (n === 0 ? new Response("slow down", { status: 429, headers: { "retry-after": "0" } }) : chat("[[NO]]")));
-    const j = judgeFor(s.url);
+    const j = await judgeFor(s.url);
     expect(await j.ask("q", "a", "b")).toEqual({ verdict: 0, cached: false });
     expect(s.requests.length).toBe(2);
     expect(j.stats()).toMatchObject({ asked: 1, no: 1, retries: 1, failures: 0 });
@@ -116,7 +117,7 @@ describe("openai judge client", () => {
 
   test("500s until the retry budget is spent", async () => {
     const s = serve(() => new Response("boom", { status: 500 }));
-    const j = judgeFor(s.url, { maxRetries: 2 });
+    const j = await judgeFor(s.url, { maxRetries: 2 });
     expect(await j.ask("q", "a", "b")).toEqual({ verdict: null, cached: false, error: "http 500" });
     expect(s.requests.length).toBe(3);
     expect(j.stats()).toMatchObject({ failures: 1, retries: 2, failureReasons: { "http 500": 1 } });
@@ -124,22 +125,22 @@ describe("openai judge client", () => {
 
   test("a 4xx other than 408/429 is not retried", async () => {
     const s = serve(() => new Response("no such model", { status: 404 }));
-    const j = judgeFor(s.url);
+    const j = await judgeFor(s.url);
     expect((await j.ask("q", "a", "b")).error).toBe("http 404");
     expect(s.requests.length).toBe(1);
   });
 
   test("a malformed body is a failure, not a crash", async () => {
     const s = serve(() => new Response("{not json", { status: 200 }));
-    const j = judgeFor(s.url);
+    const j = await judgeFor(s.url);
     expect(await j.ask("q", "a", "b")).toEqual({ verdict: null, cached: false, error: "malformed reply" });
     const s2 = serve(() => Response.json({ choices: [] }));
-    expect((await judgeFor(s2.url).ask("q", "a", "b")).error).toBe("malformed reply");
+    expect((await (await judgeFor(s2.url)).ask("q", "a", "b")).error).toBe("malformed reply");
   });
 
   test("a reply with no verdict is a failure", async () => {
     const s = serve(() => chat("They look similar. YES, probably."));
-    const j = judgeFor(s.url);
+    const j = await judgeFor(s.url);
     expect(await j.ask("q", "a", "b")).toEqual({ verdict: null, cached: false, error: "no verdict" });
     expect(j.stats().failureReasons).toEqual({ "no verdict": 1 });
   });
@@ -148,7 +149,7 @@ describe("openai judge client", () => {
     const s = serve(() => chat("[[YES]]"));
     const url = s.url;
     s.stop();
-    const j = judgeFor(url, { maxRetries: 1 });
+    const j = await judgeFor(url, { maxRetries: 1 });
     expect(await j.ask("q", "a", "b")).toEqual({ verdict: null, cached: false, error: "network" });
     expect(j.stats().retries).toBe(1);
   });
@@ -158,7 +159,7 @@ describe("openai judge client", () => {
       await Bun.sleep(25);
       return chat("[[YES]]");
     });
-    const j = judgeFor(s.url, { concurrency: 3 });
+    const j = await judgeFor(s.url, { concurrency: 3 });
     const vs = await Promise.all(Array.from({ length: 12 }, (_, i) => j.ask(`q${i}`, "a", "b")));
     expect(vs.every((v) => v.verdict === 1)).toBe(true);
     expect(s.requests.length).toBe(12);
@@ -171,7 +172,7 @@ describe("openai judge client", () => {
       await Bun.sleep(20);
       return chat("[[YES]]");
     });
-    const j = judgeFor(s.url);
+    const j = await judgeFor(s.url);
     const vs = await Promise.all([j.ask("q", "a", "b"), j.ask("q", "a", "b"), j.ask("q", "a", "b")]);
     expect(s.requests.length).toBe(1);
     expect(vs.map((v) => v.verdict)).toEqual([1, 1, 1]);
@@ -182,15 +183,15 @@ describe("openai judge client", () => {
     const dir = mkdtempSync(join(tmpdir(), "longrl-judge-"));
     dirs.push(dir);
     const s = serve(() => chat("Same.\n[[YES]]"));
-    const j1 = judgeFor(s.url, { cacheDir: dir });
+    const j1 = await judgeFor(s.url, { cacheDir: dir });
     expect((await j1.ask("q", "a", "b")).cached).toBe(false);
     expect(await j1.ask("q", "a", "b")).toEqual({ verdict: 1, cached: true });
-    const j2 = judgeFor(s.url, { cacheDir: dir });
+    const j2 = await judgeFor(s.url, { cacheDir: dir });
     expect(await j2.ask("q", "a", "b")).toEqual({ verdict: 1, cached: true });
     expect(s.requests.length).toBe(1);
     // another model, question, prediction or gold is another key
     await j2.ask("q", "a", "c");
-    await judgeFor(s.url, { cacheDir: dir, model: "other" }).ask("q", "a", "b");
+    await (await judgeFor(s.url, { cacheDir: dir, model: "other" })).ask("q", "a", "b");
     expect(s.requests.length).toBe(3);
     const files = readdirSync(dir, { recursive: true }).map(String);
     expect(files.filter((f) => f.endsWith(".json")).length).toBe(3);
@@ -201,7 +202,7 @@ describe("openai judge client", () => {
     const dir = mkdtempSync(join(tmpdir(), "longrl-judge-"));
     dirs.push(dir);
     const s = serve((n) => (n === 0 ? chat("no idea") : chat("[[NO]]")));
-    const j = judgeFor(s.url, { cacheDir: dir });
+    const j = await judgeFor(s.url, { cacheDir: dir });
     expect((await j.ask("q", "a", "b")).verdict).toBeNull();
     expect((await j.ask("q", "a", "b")).verdict).toBe(0);
   });
@@ -226,17 +227,17 @@ describe("judge rules", () => {
     expect(() => chatCompletionsUrl("127.0.0.1:8000")).toThrow(/http/);
   });
 
-  test("backend none is no judge; local is a clear run error", () => {
-    expect(createJudge({ ...DEFAULT_JUDGE, backend: "none" })).toBeNull();
+  test("backend none is no judge; local without a model directory is a clear usage error", async () => {
+    expect(await createJudge({ ...DEFAULT_JUDGE, backend: "none" })).toBeNull();
     let err: unknown;
     try {
-      createJudge({ ...DEFAULT_JUDGE, backend: "local" });
+      await createJudge({ ...DEFAULT_JUDGE, backend: "local", model: "/nonexistent/judge" }, await testGpu());
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(LongrlError);
-    expect((err as LongrlError).exitCode).toBe(1);
-    expect((err as LongrlError).message).toContain("not available yet");
+    expect((err as LongrlError).exitCode).toBe(2);
+    expect((err as LongrlError).message).toContain("reward.judge.model '/nonexistent/judge' has no config.json");
   });
 });
 
@@ -251,7 +252,7 @@ describe("hybrid reward with a judge", () => {
 
   test("judge asked only below 1 with an answer (never for choice); max(rule, judge)", async () => {
     const s = serve(() => chat("[[YES]]"));
-    const { results, stats } = await computeRewards(items, DEFAULT_REWARD, judgeFor(s.url));
+    const { results, stats } = await computeRewards(items, DEFAULT_REWARD, await judgeFor(s.url));
     expect(s.requests.length).toBe(1);
     expect(s.requests[0]!.body.messages[1].content).toContain("Answer 1: the French capital\nAnswer 2: Paris");
     expect(results.map((r) => [r.rule, r.judge, r.hybrid])).toEqual([[1, null, 1], [0, 1, 1], [0, null, 0], [0, null, 0]]);
@@ -260,7 +261,7 @@ describe("hybrid reward with a judge", () => {
 
   test("a failing judge falls back to the rule score and is counted", async () => {
     const s = serve(() => new Response("down", { status: 503 }));
-    const { results, stats } = await computeRewards(items, DEFAULT_REWARD, judgeFor(s.url, { maxRetries: 1 }));
+    const { results, stats } = await computeRewards(items, DEFAULT_REWARD, await judgeFor(s.url, { maxRetries: 1 }));
     expect(results.map((r) => r.score)).toEqual([1, 0, 0, 0]);
     expect(results[1]!.judgeError).toBe("http 503");
     expect(stats.judgeFailures).toBe(1);
