@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from "yargs";
 import { loadTokenizer } from "../tokenizer/index.ts";
 import { loadRecords, writeRecords } from "../data/load.ts";
 import { computeStats, formatStats, parsePhases } from "../data/stats.ts";
-import { checkSynthOptions, DEFAULT_SYNTH, generateRecords, parseKinds, type SynthOptions } from "../data/synth.ts";
+import { checkSynthOptions, DEFAULT_SYNTH, generateRecords, parseKinds, parseReasoning, type SynthOptions } from "../data/synth.ts";
 import type { Writer } from "./verify.ts";
 
 export interface SynthArgs {
@@ -14,11 +14,13 @@ export interface SynthArgs {
   seed: number;
   categories: string;
   tokenizer: string;
+  reasoning?: string;
 }
 
 export async function runSynth(a: SynthArgs, err: Writer = process.stderr): Promise<void> {
   const opts: SynthOptions = {
     n: a.n, minTokens: a.minTokens, maxTokens: a.maxTokens, seed: a.seed, kinds: parseKinds(a.categories), tokenizer: a.tokenizer,
+    reasoning: parseReasoning(a.reasoning ?? "cite"),
   };
   checkSynthOptions(opts);
   const tok = loadTokenizer(opts.tokenizer);
@@ -66,7 +68,8 @@ const synthCommand: CommandModule<{}, SynthArgs> = {
       .option("max-tokens", { type: "number", default: DEFAULT_SYNTH.maxTokens, describe: "max prompt tokens per record" })
       .option("seed", { type: "number", default: DEFAULT_SYNTH.seed, describe: "random seed: same seed, same file" })
       .option("categories", { type: "string", default: DEFAULT_SYNTH.kinds.join(","), describe: "kinds, used in turn: lookup, multihop, docmath, choice (qa, math also work)" })
-      .option("tokenizer", { type: "string", default: DEFAULT_SYNTH.tokenizer, describe: "tokenizer lengths are measured in" }) as unknown as Argv<SynthArgs>,
+      .option("tokenizer", { type: "string", default: DEFAULT_SYNTH.tokenizer, describe: "tokenizer lengths are measured in" })
+      .option("reasoning", { type: "string", default: "cite", describe: "gold reasoning style: cite (Passage N says: ...) or quote (the question restated, then each sentence, then its passage)" }) as unknown as Argv<SynthArgs>,
   handler: async (args) => {
     await runSynth(args);
   },

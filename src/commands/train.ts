@@ -78,7 +78,7 @@ function stageCommand(name: "train" | "sft" | "rl", describe: string): CommandMo
 }
 
 export const trainCommand = stageCommand("train", "run the whole recipe: eval, SFT, eval, RL phases, eval, report");
-export const sftCommand = stageCommand("sft", "run the SFT warm-up only (then stop before RL)");
+export const sftCommand = stageCommand("sft", "run the warm-up only: copy pretraining (pretrain.enable) and SFT, then stop before RL");
 export const rlCommand = stageCommand("rl", "run the RL phases only (from model.path, e.g. an SFT checkpoint)");
 
 interface EvalArgs extends GpuArgs {

@@ -1,6 +1,6 @@
 // Per-key rules beyond the type the default value gives: integer or not, range, allowed words; and the keys
 // derived from others. validate.ts applies them generically; a test checks every number has a rule.
-import { SYNTH_KINDS } from "../data/synthQuestions.ts";
+import { REASONING_STYLES, SYNTH_KINDS } from "../data/synthQuestions.ts";
 import { CHAT_TEMPLATES } from "../tokenizer/chat.ts";
 
 /** One key's rule beyond its type; the type comes from the default value. */
@@ -27,6 +27,7 @@ const synthRules = (p: string): Record<string, FieldRule> => ({
   [`${p}.maxTokens`]: POS_INT,
   [`${p}.seed`]: SEED,
   [`${p}.kinds.*`]: { oneOf: SYNTH_KINDS },
+  [`${p}.reasoning`]: { oneOf: REASONING_STYLES },
 });
 
 /** Rules by dotted path; `*` stands for any list index. Every number has one (a test checks). */
@@ -48,7 +49,21 @@ export const RULES: Record<string, FieldRule> = {
   "tokenizer.chatTemplate": { oneOf: [...CHAT_TEMPLATES, "auto"] },
   ...synthRules("data.synth"),
   ...synthRules("data.evalSynth"),
+  ...synthRules("data.sftSynth"),
+  "data.sftSynth.n": NONNEG_INT,
   "data.sftMaxPromptTokens": POS_INT,
+  "pretrain.steps": NONNEG_INT,
+  "pretrain.batchSize": POS_INT,
+  "pretrain.microBatchSize": POS_INT,
+  "pretrain.lr": NONNEG,
+  "pretrain.warmupSteps": NONNEG_INT,
+  "pretrain.minLrRatio": FRACTION,
+  "pretrain.weightDecay": NONNEG,
+  "pretrain.maxGradNorm": POSITIVE,
+  "pretrain.evalInterval": NONNEG_INT,
+  "pretrain.records": POS_INT,
+  "pretrain.minItems": POS_INT,
+  "pretrain.maxItems": POS_INT,
   "sft.steps": NONNEG_INT,
   "sft.batchSize": POS_INT,
   "sft.microBatchSize": POS_INT,

@@ -173,18 +173,21 @@ function crossCheck(c: RunConfig, at: (paths: string[]) => string): void {
   if (!fresh && c.tokenizer.compactVocab) fail("tokenizer.compactVocab", "must be false with model.path set: a pretrained embedding keeps its token ids (set tokenizer.compactVocab=false, and tokenizer.name= to use the model directory's own tokenizer; --model DIR sets all three)", "model.path");
   if (fresh && c.tokenizer.name === "") fail("tokenizer.name", `is "" (the model directory's) but model.path is "" (a fresh model); name an encoding such as cl100k_base`, "model.path");
 
-  for (const key of ["synth", "evalSynth"] as const) {
+  for (const key of ["synth", "evalSynth", "sftSynth"] as const) {
     const s = c.data[key];
     if (s.maxTokens < s.minTokens) fail(`data.${key}.maxTokens`, `${s.maxTokens} < data.${key}.minTokens ${s.minTokens}; raise it`, `data.${key}.minTokens`);
     if (s.kinds.length === 0) fail(`data.${key}.kinds`, "is empty; list some of lookup, multihop, docmath, choice");
   }
 
+  if (c.pretrain.batchSize % c.pretrain.microBatchSize !== 0) fail("pretrain.microBatchSize", `${c.pretrain.microBatchSize} does not divide pretrain.batchSize ${c.pretrain.batchSize}`, "pretrain.batchSize");
+  if (c.pretrain.maxItems < c.pretrain.minItems) fail("pretrain.maxItems", `${c.pretrain.maxItems} < pretrain.minItems ${c.pretrain.minItems}; raise it`, "pretrain.minItems");
   if (c.sft.batchSize % c.sft.microBatchSize !== 0) fail("sft.microBatchSize", `${c.sft.microBatchSize} does not divide sft.batchSize ${c.sft.batchSize}`, "sft.batchSize");
   if (c.sft.maxTokens <= c.data.sftMaxPromptTokens) {
     fail("sft.maxTokens", `${c.sft.maxTokens} <= data.sftMaxPromptTokens ${c.data.sftMaxPromptTokens} leaves no room for a response; raise it`, "data.sftMaxPromptTokens");
   }
-  if (c.sft.enable && c.data.train === "" && c.data.sftMaxPromptTokens < c.data.synth.minTokens) {
-    fail("data.sftMaxPromptTokens", `${c.data.sftMaxPromptTokens} < data.synth.minTokens ${c.data.synth.minTokens}: no synthetic record is short enough for SFT`, "data.synth.minTokens");
+  const sftSynth = c.data.sftTrain === "" && c.data.sftSynth.n > 0 ? "sftSynth" : c.data.sftTrain === "" && c.data.train === "" ? "synth" : null;
+  if (c.sft.enable && sftSynth && c.data.sftMaxPromptTokens < c.data[sftSynth].minTokens) {
+    fail("data.sftMaxPromptTokens", `${c.data.sftMaxPromptTokens} < data.${sftSynth}.minTokens ${c.data[sftSynth].minTokens}: no synthetic record is short enough for SFT`, `data.${sftSynth}.minTokens`);
   }
   if (fresh && c.sft.maxTokens > c.model.fresh.maxPositions) {
     fail("sft.maxTokens", `${c.sft.maxTokens} > model.fresh.maxPositions ${c.model.fresh.maxPositions}; lower it`, "model.fresh.maxPositions");

@@ -6,7 +6,7 @@ import type { Tokenizer } from "../tokenizer/index.ts";
 import { buildPrompt } from "./prompt.ts";
 import type { DocRecord } from "./record.ts";
 import { createRng, type Rng } from "../util/rng.ts";
-import { makeQuestion, SYNTH_KINDS, type SynthKind, type SynthQuestion } from "./synthQuestions.ts";
+import { makeQuestion, REASONING_STYLES, type ReasoningStyle, SYNTH_KINDS, type SynthKind, type SynthQuestion } from "./synthQuestions.ts";
 import { makeWorld, worldSizeFor, type Fact, type World } from "./synthWorld.ts";
 
 export interface SynthOptions {
@@ -19,6 +19,8 @@ export interface SynthOptions {
   kinds: SynthKind[];
   /** Tokenizer name whose tokens lengths are measured in. */
   tokenizer: string;
+  /** How the gold reasoning cites its evidence (synthQuestions.ts); "cite" unless given. */
+  reasoning?: ReasoningStyle;
 }
 
 export const DEFAULT_SYNTH: SynthOptions = {
@@ -147,7 +149,7 @@ export function generateRecord(index: number, opts: SynthOptions, tok: Tokenizer
         context,
         question: q.question,
         answer: q.answer,
-        reasoning: q.reasoning(passageOf),
+        reasoning: q.reasoning(passageOf, opts.reasoning ?? "cite"),
         meta: {
           generator: GENERATOR_VERSION, kind, hops: q.hops, seed: opts.seed, index,
           evidence: q.evidence.map(passageOf), passages: passages.length,
@@ -198,6 +200,12 @@ export function checkSynthOptions(o: SynthOptions): void {
   }
   if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) throw usageError(`--seed ${o.seed} must be an integer in [0, 2^32)`);
   if (o.kinds.length === 0) throw usageError(`--categories is empty; choose from ${SYNTH_KINDS.join(", ")}`);
+}
+
+/** Parse --reasoning. */
+export function parseReasoning(style: string): ReasoningStyle {
+  if (!(REASONING_STYLES as readonly string[]).includes(style)) throw usageError(`--reasoning ${style} is not one of ${REASONING_STYLES.join(", ")}`);
+  return style as ReasoningStyle;
 }
 
 /** Parse --categories: kinds (lookup, multihop, docmath, choice) or the record categories qa (= lookup, multihop) and math. */

@@ -21,8 +21,8 @@ export interface SynthQuestion {
   evidence: Fact[];
   /** Entities a distractor should mention (choice options), so every option appears in the document. */
   mentions: string[];
-  /** Gold reasoning, given the passage number of each evidence fact. */
-  reasoning: (passageOf: (f: Fact) => number) => string;
+  /** Gold reasoning, given the passage number of each evidence fact, in a style. */
+  reasoning: (passageOf: (f: Fact) => number, style: ReasoningStyle) => string;
 }
 
 interface Chain {
@@ -64,8 +64,20 @@ function makeChain(world: World, rng: Rng, hops: number): Chain {
   throw new Error("synthQuestions: no acyclic chain found in 200 tries (world too small)");
 }
 
-const cite = (passageOf: (f: Fact) => number, facts: Fact[]) =>
-  facts.map((f) => `Passage ${passageOf(f)} says: ${f.sentence}`).join("\n");
+/**
+ * How the gold reasoning cites its evidence. "cite": `Passage N says: <sentence>` per fact. "quote": the
+ * question restated first (`The question asks for <phrase>.`), then `<sentence> (Passage N)` per fact, so each
+ * step starts from words already written (the question's entity) and the rest of the sentence follows them in
+ * the document, a copy a small model can learn; "cite" asks it to pick N before it has read anything.
+ */
+export const REASONING_STYLES = ["cite", "quote"] as const;
+export type ReasoningStyle = (typeof REASONING_STYLES)[number];
+
+const cite = (passageOf: (f: Fact) => number, facts: Fact[], style: ReasoningStyle) =>
+  facts.map((f) => (style === "quote" ? `${f.sentence} (Passage ${passageOf(f)})` : `Passage ${passageOf(f)} says: ${f.sentence}`)).join("\n");
+
+/** The opening line of a "quote" reasoning; none for "cite". */
+const restate = (phrase: string, style: ReasoningStyle) => (style === "quote" ? `The question asks for ${phrase}.\n` : "");
 
 function chainQuestion(world: World, rng: Rng, kind: "lookup" | "multihop"): SynthQuestion {
   const hops = kind === "lookup" ? 1 : rng.range(2, 4);
@@ -79,7 +91,7 @@ function chainQuestion(world: World, rng: Rng, kind: "lookup" | "multihop"): Syn
     hops,
     evidence: c.facts,
     mentions: [],
-    reasoning: (p) => `${cite(p, c.facts)}\nSo ${c.phrase} is ${c.answer}.`,
+    reasoning: (p, style) => `${restate(c.phrase, style)}${cite(p, c.facts, style)}\nSo ${c.phrase} is ${c.answer}.`,
   };
 }
 
@@ -107,7 +119,7 @@ function choiceQuestion(world: World, rng: Rng): SynthQuestion {
     hops,
     evidence: c.facts,
     mentions: wrong,
-    reasoning: (p) => `${cite(p, c.facts)}\nSo ${c.phrase} is ${c.answer}, which is option ${letter}.`,
+    reasoning: (p, style) => `${restate(c.phrase, style)}${cite(p, c.facts, style)}\nSo ${c.phrase} is ${c.answer}, which is option ${letter}.`,
   };
 }
 
@@ -157,7 +169,7 @@ function docmathQuestion(world: World, rng: Rng): SynthQuestion {
     hops: 2,
     evidence: [f1, f2],
     mentions: [],
-    reasoning: (p) => `${cite(p, [f1, f2])}\n${work}`,
+    reasoning: (p, style) => `${cite(p, [f1, f2], style)}\n${work}`,
   };
 }
 

@@ -9,6 +9,7 @@ import { loadRecords } from "../data/load.ts";
 import { buildPrompt, goldResponse } from "../data/prompt.ts";
 import type { DocRecord } from "../data/record.ts";
 import { generateRecords } from "../data/synth.ts";
+import { generateCopyRecords } from "../data/synthCopy.ts";
 import { applyChatTemplate, chatStopTokens, chooseChatFormat, type ChatFormat, loadBaseTokenizer, loadTokenizer, type LoadedTokenizer } from "../tokenizer/index.ts";
 import { buildCompactVocab, COMPACT_VOCAB_FILE, compactTokenizer, type CompactVocab, loadCompactVocab, saveCompactVocab } from "../tokenizer/compact.ts";
 import { usageError } from "../util/errors.ts";
@@ -31,12 +32,20 @@ export interface RunData {
   vocab?: CompactVocab;
   train: Example[];
   eval: Example[];
+  /** SFT's own records (data.sftTrain or data.sftSynth); undefined: SFT draws from `train`. */
+  sft?: Example[];
+  /** The pretraining stage's copy lists (pretrain.enable) and 32 held-out ones; empty otherwise. */
+  pretrain: Example[];
+  pretrainEval: Example[];
 }
 
-function records(cfg: RunConfig, which: "train" | "eval", base: LoadedTokenizer): DocRecord[] {
-  const file = cfg.data[which];
+/** Copy lists held out for the pretraining stage's held-out loss. */
+export const PRETRAIN_HELD_OUT = 32;
+
+function records(cfg: RunConfig, which: "train" | "eval" | "sft", base: LoadedTokenizer): DocRecord[] {
+  const file = cfg.data[which === "sft" ? "sftTrain" : which];
   if (file !== "") return loadRecords(file).records;
-  const synth = which === "train" ? cfg.data.synth : cfg.data.evalSynth;
+  const synth = { train: cfg.data.synth, eval: cfg.data.evalSynth, sft: cfg.data.sftSynth }[which];
   return generateRecords({ ...synth, tokenizer: cfg.tokenizer.name || "cl100k_base" }, base);
 }
 
@@ -62,15 +71,20 @@ export function prepareData(cfg: RunConfig, vocabFile: string, opts: { evalOnly?
   const chat = chooseChatFormat(base.chat, cfg.tokenizer.chatTemplate);
   const train = opts.evalOnly ? [] : records(cfg, "train", base);
   const held = records(cfg, "eval", base);
+  const ownSft = !opts.evalOnly && cfg.sft.enable && (cfg.data.sftTrain !== "" || cfg.data.sftSynth.n > 0);
+  const sft = ownSft ? records(cfg, "sft", base) : [];
+  const copy = opts.evalOnly || !cfg.pretrain.enable ? [] : generateCopyRecords({ n: cfg.pretrain.records + PRETRAIN_HELD_OUT, minItems: cfg.pretrain.minItems, maxItems: cfg.pretrain.maxItems, seed: cfg.seed });
   const trainTexts = train.map((r) => texts(r, chat, cfg.tokenizer.think));
   const evalTexts = held.map((r) => texts(r, chat, cfg.tokenizer.think));
+  const sftTexts = sft.map((r) => texts(r, chat, cfg.tokenizer.think));
+  const copyTexts = copy.map((r) => texts(r, chat, cfg.tokenizer.think));
   let tokenizer: LoadedTokenizer = base;
   let vocab: CompactVocab | undefined;
   if (fresh && cfg.tokenizer.compactVocab) {
     if (existsSync(vocabFile)) ({ vocab, tokenizer } = loadCompactVocab(vocabFile));
     else {
       // The eval texts are included: the vocabulary is a tokenizer, not a label (unseen ids would fall back to bytes).
-      const all = [...trainTexts, ...evalTexts].flatMap((t) => [t.prompt, t.response]);
+      const all = [...trainTexts, ...evalTexts, ...sftTexts, ...copyTexts].flatMap((t) => [t.prompt, t.response]);
       vocab = buildCompactVocab(base, all);
       saveCompactVocab(vocabFile, vocab);
       tokenizer = compactTokenizer(base, vocab);
@@ -92,6 +106,9 @@ export function prepareData(cfg: RunConfig, vocabFile: string, opts: { evalOnly?
     vocab,
     train: train.map((r, i) => tokenize(r, trainTexts[i]!)),
     eval: held.map((r, i) => tokenize(r, evalTexts[i]!)),
+    sft: ownSft ? sft.map((r, i) => tokenize(r, sftTexts[i]!)) : undefined,
+    pretrain: copy.slice(0, cfg.pretrain.records).map((r, i) => tokenize(r, copyTexts[i]!)),
+    pretrainEval: copy.slice(cfg.pretrain.records).map((r, i) => tokenize(r, copyTexts[cfg.pretrain.records + i]!)),
   };
 }
 

@@ -28,7 +28,7 @@ export interface ReportMeta {
   config?: Record<string, unknown>;
 }
 
-// One row per plot: a new curve is one line here. `stage` keeps SFT and RL fields of the same name apart.
+// One row per plot: a new curve is one line here. `stage` keeps the stages' fields of the same name apart.
 const PLOTS = [
   { key: "reward_mean", title: "reward (mean)", stage: "rl" },
   { key: "accuracy", title: "accuracy", stage: "rl" },
@@ -36,6 +36,8 @@ const PLOTS = [
   { key: "clip_frac", title: "clip fraction", stage: "rl" },
   { key: "response_len_mean", title: "response length (tokens)", stage: "rl" },
   { key: "kl", title: "KL to reference", stage: "rl" },
+  { key: "loss", title: "pretraining (copy) loss", stage: "pretrain" },
+  { key: "eval_loss", title: "pretraining held-out loss", stage: "pretrain" },
   { key: "loss", title: "SFT loss", stage: "sft" },
   { key: "eval_loss", title: "SFT held-out loss", stage: "sft" },
 ] as const;

@@ -80,6 +80,16 @@ export async function runTrain(gpu: Gpu, cfg: RunConfig, runDir: string, o: Trai
   try {
     // The starting model's score: "before SFT", or "before RL" for a run without the SFT stage (longrl rl --model DIR).
     if (s.state.globalStep === 0 && cfg.eval.atStart) await evaluate(s, o.stages.includes("sft") && cfg.sft.enable ? "before SFT" : "before RL");
+    if (s.state.stage === "pretrain") {
+      if (o.stages.includes("sft") && cfg.pretrain.enable) {
+        const bar = createProgress({ label: "pretrain", total: cfg.pretrain.steps, start: s.state.stageStep, quiet: o.quiet });
+        const done = await runSft(s, (step, f) => bar.update(step, { loss: f.loss!, "tok/s": Math.round(f.tokens_per_s!) }), "pretrain");
+        bar.stop();
+        if (!done) return INTERRUPTED;
+        endStage(s, "sft");
+        await saveRunCheckpoint(s);
+      } else s.state.stage = "sft";
+    }
     if (s.state.stage === "sft") {
       if (o.stages.includes("sft") && cfg.sft.enable) {
         const bar = createProgress({ label: "sft", total: cfg.sft.steps, start: s.state.stageStep, quiet: o.quiet });

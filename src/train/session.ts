@@ -17,7 +17,7 @@ import type { Judge } from "../reward/judge.ts";
 import { runError } from "../util/errors.ts";
 import { type RunData, prepareData, vocabPath } from "./data.ts";
 
-export type Stage = "sft" | "rl" | "done";
+export type Stage = "pretrain" | "sft" | "rl" | "done";
 
 /** Everything a resumed run needs besides tensors (trainer_state.json). */
 export interface TrainerState {
@@ -33,6 +33,7 @@ export interface TrainerState {
   /** Eval labels already written (eval/<label>.json). */
   evals: string[];
   /** Stage-owned resumable state (data order, sampler, difficulty memory). */
+  pretrain?: unknown;
   sft?: unknown;
   rl?: unknown;
 }
@@ -63,7 +64,7 @@ export interface Session {
 }
 
 export function initialState(): TrainerState {
-  return { stage: "sft", phase: 0, stageStep: 0, globalStep: 0, optimStep: 0, evals: [] };
+  return { stage: "pretrain", phase: 0, stageStep: 0, globalStep: 0, optimStep: 0, evals: [] };
 }
 
 /** The model config of a run: the HF directory's, or the fresh shape with the data's vocabulary. */
@@ -111,7 +112,7 @@ export async function openSession(gpu: Gpu, cfg: RunConfig, runDir: string, resu
     loadTensors(gpu, openSafetensors(join(ckpt, REFERENCE_FILE)), paramTensors(s.ref));
   }
   if (ckpt && existsSync(join(ckpt, OPTIMIZER_FILE))) {
-    s.optim = newOptimizer(s, state.stage === "rl" ? cfg.rl : cfg.sft);
+    s.optim = newOptimizer(s, state.stage === "rl" ? cfg.rl : state.stage === "pretrain" ? cfg.pretrain : cfg.sft);
     const src = openSafetensors(join(ckpt, OPTIMIZER_FILE));
     loadTensors(gpu, src, optimizerTensors(s.optim));
   }

@@ -4,6 +4,7 @@
 // response's, `prompt_loss` the prompt's, `eval_loss` the held-out response loss); gradient
 // accumulation over micro-batches sorted by length (less padding); AdamW with linear warmup and
 // cosine decay. Data order: a seeded shuffle per epoch, resumable from (epoch, position).
+import type { SupervisedOptions } from "../config/schema.ts";
 import { readScalar, readTensor, releaseTensor, tensorFrom } from "../gpu/index.ts";
 import { adamwStep } from "../kernels/optimizer.ts";
 import { packGroups } from "../model/batch.ts";
@@ -23,11 +24,12 @@ export interface SftCursor {
 /** Examples SFT trains on: short prompts (short-context SFT) whose whole sequence fits sft.maxTokens. */
 export function sftExamples(s: Session): { examples: Example[]; skipped: number } {
   const { sftMaxPromptTokens } = s.cfg.data;
-  const examples = s.data.train.filter((e) => e.promptIds.length <= sftMaxPromptTokens && e.promptIds.length + e.goldIds.length <= s.cfg.sft.maxTokens);
+  const pool = s.data.sft ?? s.data.train;
+  const examples = pool.filter((e) => e.promptIds.length <= sftMaxPromptTokens && e.promptIds.length + e.goldIds.length <= s.cfg.sft.maxTokens);
   if (examples.length === 0) {
-    throw runError(`sft: no training record has a prompt of at most data.sftMaxPromptTokens ${sftMaxPromptTokens} tokens and a sequence of at most sft.maxTokens ${s.cfg.sft.maxTokens}; raise them or use shorter data`);
+    throw runError(`sft: no ${s.data.sft ? "SFT" : "training"} record has a prompt of at most data.sftMaxPromptTokens ${sftMaxPromptTokens} tokens and a sequence of at most sft.maxTokens ${s.cfg.sft.maxTokens}; raise them or use shorter data`);
   }
-  return { examples, skipped: s.data.train.length - examples.length };
+  return { examples, skipped: pool.length - examples.length };
 }
 
 /** The next `n` examples in the epoch-shuffled order, advancing the cursor. */
@@ -85,30 +87,48 @@ async function microStep(s: Session, batch: Example[], w: number, scale?: number
 /** Eval records the held-out loss is measured on (the first that fit; fixed, so the figures compare). */
 const HELD_OUT_ITEMS = 32;
 
-/** Held-out response loss (no gradient) over the first HELD_OUT_ITEMS eval records that fit sft.maxTokens. */
-async function heldOutLoss(s: Session): Promise<number | null> {
-  const o = s.cfg.sft;
-  const held = s.data.eval.filter((e) => e.promptIds.length + e.goldIds.length <= o.maxTokens).slice(0, HELD_OUT_ITEMS);
+/** Held-out response loss (no gradient) over `held`. */
+async function heldOutLoss(s: Session, held: Example[], microBatchSize: number): Promise<number | null> {
   if (held.length === 0) return null;
   let sum = 0;
   let tokens = 0;
-  for (let i = 0; i < held.length; i += o.microBatchSize) {
-    const part = held.slice(i, i + o.microBatchSize);
+  for (let i = 0; i < held.length; i += microBatchSize) {
+    const part = held.slice(i, i + microBatchSize);
     sum += (await microStep(s, part, 0)).response;
     tokens += part.reduce((n, e) => n + e.goldIds.length, 0);
   }
   return -sum / tokens;
 }
 
-/** Runs SFT to sft.steps (from the session's state when resumed); returns false if stopped early. */
-export async function runSft(s: Session, onStep?: (step: number, fields: Record<string, number>) => void): Promise<boolean> {
+/** What a supervised stage trains on and how: SFT on the run's records, or pretraining on copy lists. */
+interface SupervisedStage {
+  name: "pretrain" | "sft";
+  o: SupervisedOptions;
+  examples: Example[];
+  skipped: number;
+  /** Held-out examples for eval_loss. */
+  held: Example[];
+  /** Weight of prompt tokens in the loss. */
+  w: number;
+}
+
+function supervisedStage(s: Session, name: "pretrain" | "sft"): SupervisedStage {
+  if (name === "pretrain") return { name, o: s.cfg.pretrain, examples: s.data.pretrain, skipped: 0, held: s.data.pretrainEval, w: 0 };
   const o = s.cfg.sft;
-  const { examples, skipped } = sftExamples(s);
+  const held = s.data.eval.filter((e) => e.promptIds.length + e.goldIds.length <= o.maxTokens).slice(0, HELD_OUT_ITEMS);
+  return { name, o, ...sftExamples(s), held, w: o.promptLossWeight };
+}
+
+/**
+ * Runs SFT to sft.steps, or (stage "pretrain") the copy-list pretraining to pretrain.steps, from the
+ * session's state when resumed; returns false if stopped early.
+ */
+export async function runSft(s: Session, onStep?: (step: number, fields: Record<string, number>) => void, name: "pretrain" | "sft" = "sft"): Promise<boolean> {
+  const { o, examples, skipped, held, w } = supervisedStage(s, name);
   const st = s.state;
-  const cursor = (st.sft as SftCursor | undefined) ?? { epoch: 0, pos: 0, skipped };
-  st.sft = cursor;
+  const cursor = (st[name] as SftCursor | undefined) ?? { epoch: 0, pos: 0, skipped };
+  st[name] = cursor;
   if (!s.optim) newOptimizer(s, o);
-  const w = o.promptLossWeight;
   while (st.stageStep < o.steps) {
     const t0 = performance.now();
     const batch = draw(examples, cursor, o.batchSize, s.cfg.seed).sort((a, b) => a.promptIds.length + a.goldIds.length - (b.promptIds.length + b.goldIds.length));
@@ -131,10 +151,10 @@ export async function runSft(s: Session, onStep?: (step: number, fields: Record<
     const fields: Record<string, number> = { loss: -sums.response / tokens, lr, grad_norm: gradNorm, response_tokens: tokens, tokens_per_s: seqTokens / seconds, seconds };
     if (w > 0) fields.prompt_loss = -sums.prompt / promptTokens;
     if ((o.evalInterval > 0 && st.stageStep % o.evalInterval === 0) || st.stageStep === o.steps) {
-      const held = await heldOutLoss(s);
-      if (held !== null) fields.eval_loss = held;
+      const loss = await heldOutLoss(s, held, o.microBatchSize);
+      if (loss !== null) fields.eval_loss = loss;
     }
-    logMetrics(s, { stage: "sft", phase: null, step: st.globalStep, stage_step: st.stageStep, epoch: cursor.epoch, ...fields });
+    logMetrics(s, { stage: name, phase: null, step: st.globalStep, stage_step: st.stageStep, epoch: cursor.epoch, ...fields });
     onStep?.(st.stageStep, fields);
     const next = await endOfStep(s, o.steps);
     if (next === "last") break;

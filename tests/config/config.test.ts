@@ -136,7 +136,7 @@ describe("run config: errors are one line naming the place, the field and the fi
     ["unknown key by --set", { sets: ["rl.clip_hi=0.28"] }, "--set rl.clip_hi=0.28: rl.clip_hi is not a key; did you mean rl.clipHigh?"],
     ["snake_case key", { sets: ["curriculum.phases.0.max_prompt_tokens=5"] }, "--set curriculum.phases.0.max_prompt_tokens=5: curriculum.phases.0.max_prompt_tokens is not a key; did you mean curriculum.phases.0.maxPromptTokens?"],
     ["key of another section", { sets: ["sft.groupSize=4"] }, "--set sft.groupSize=4: sft.groupSize is not a key; did you mean rl.groupSize?"],
-    ["unknown key, no near name", { text: "zzz: 1\n" }, "config:1: zzz is not a key; the top level has seed, outputDir, checkpoint, model, tokenizer, data, sft, rl, curriculum, retrospective, reward, eval"],
+    ["unknown key, no near name", { text: "zzz: 1\n" }, "config:1: zzz is not a key; the top level has seed, outputDir, checkpoint, model, tokenizer, data, pretrain, sft, rl, curriculum, retrospective, reward, eval"],
     ["wrong type by --set", { sets: ["rl.groupSize=abc"] }, '--set rl.groupSize=abc: rl.groupSize must be an integer, got "abc"'],
     ["float for an integer", { file: "x.yaml", text: "rl:\n  groupSize: 2.5\n" }, "x.yaml:2: rl.groupSize must be an integer, got 2.5"],
     ["boolean", { sets: ["sft.enable=yes"] }, '--set sft.enable=yes: sft.enable must be true or false, got "yes"'],

@@ -8,7 +8,7 @@ import { runSynth } from "../../src/commands/data.ts";
 import { formatRecords, loadRecords } from "../../src/data/load.ts";
 import { buildPrompt, CHOICE_LETTERS, goldResponse } from "../../src/data/prompt.ts";
 import type { DocRecord } from "../../src/data/record.ts";
-import { DEFAULT_SYNTH, generateRecords, parseKinds, type SynthOptions } from "../../src/data/synth.ts";
+import { DEFAULT_SYNTH, generateRecords, parseKinds, parseReasoning, type SynthOptions } from "../../src/data/synth.ts";
 import { CITIES, COMPANY_KINDS, COMPANY_STEMS, FIRST_NAMES, LAST_NAMES, PROFESSIONS } from "../../src/data/synthVocab.ts";
 import { ruleScore } from "../../src/reward/verify.ts";
 import { loadTokenizer } from "../../src/tokenizer/index.ts";
@@ -59,7 +59,11 @@ function checkRecord(r: DocRecord, min: number, max: number, tokName = "cl100k_b
   if (bad.score !== 0) throw new Error(`${where}: a wrong answer ${wrong} scores ${bad.score}`);
   // The cited passages exist and say what the reasoning quotes.
   const lines = new Map(r.context.split("\n").map((l) => [Number(/^Passage (\d+): /.exec(l)![1]), l.replace(/^Passage \d+: /, "")]));
-  const cited = [...r.reasoning!.matchAll(/Passage (\d+) says: (.*)/g)];
+  // "cite" style: `Passage N says: S`; "quote" style: the question restated, then `S (Passage N)`.
+  const quoted = r.reasoning!.startsWith("The question asks for ") || / \(Passage \d+\)$/m.test(r.reasoning!);
+  const cited = quoted
+    ? [...r.reasoning!.matchAll(/^(.*) \(Passage (\d+)\)$/gm)].map(([all, sentence, n]) => [all, n, sentence] as const)
+    : [...r.reasoning!.matchAll(/Passage (\d+) says: (.*)/g)];
   expect(cited.length).toBe((r.meta!.evidence as number[]).length);
   for (const [, n, sentence] of cited) {
     if (lines.get(Number(n)) !== sentence) throw new Error(`${where}: passage ${n} is ${JSON.stringify(lines.get(Number(n)))}, reasoning cites ${JSON.stringify(sentence)}`);
@@ -110,6 +114,18 @@ describe("lengths and answers", () => {
     for (const r of recs) checkRecord(r, 150, 600);
     const hops = new Set(recs.filter((r) => r.dataSource === "synth_multihop").map((r) => r.meta!.hops));
     expect(hops).toEqual(new Set([2, 3, 4]));
+  });
+
+  test("reasoning style quote: the question restated, then each evidence sentence with its passage after it", () => {
+    const recs = generateRecords(opts({ n: 24, minTokens: 150, maxTokens: 600, seed: 77, reasoning: "quote" }), tok);
+    const cited = generateRecords(opts({ n: 24, minTokens: 150, maxTokens: 600, seed: 77 }), tok);
+    recs.forEach((r, i) => {
+      checkRecord(r, 150, 600);
+      expect({ ...r, reasoning: "" }).toEqual({ ...cited[i]!, reasoning: "" }); // only the reasoning differs
+      if (r.dataSource !== "synth_docmath") expect(r.reasoning!.split("\n")[0]).toBe(`The question asks for ${r.question.replace(/^What is (.*)\?$/, "$1")}.`);
+      expect(r.reasoning).not.toContain("says:");
+    });
+    expect(() => parseReasoning("verbose")).toThrow("--reasoning verbose is not one of cite, quote");
   });
 
   test("evidence passages are far apart", () => {

@@ -2,14 +2,16 @@
 // checkpoint, --stop-after then --resume equal to an uninterrupted run, Ctrl-C (SIGINT) saving a
 // checkpoint. (The RL stage's own mechanics are tested with it.)
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadRunConfig } from "../../src/config/load.ts";
 import { loadCheckpoint } from "../../src/model/checkpoint.ts";
 import { releaseParams } from "../../src/model/params.ts";
 import { runTrain } from "../../src/train/run.ts";
-import { latestCheckpoint } from "../../src/train/session.ts";
+import { prepareData } from "../../src/train/data.ts";
+import { latestCheckpoint, type Session } from "../../src/train/session.ts";
+import { sftExamples } from "../../src/train/sft.ts";
 import { runMetrics, testGpu } from "../helpers.ts";
 
 const root = mkdtempSync(join(tmpdir(), "longrl-train-"));
@@ -103,4 +105,43 @@ test("sft.promptLossWeight: the prompt scored as well leaves the response loss a
     expect(l.prompt_loss).toBeUndefined();
     expect(Number.isFinite(l.eval_loss)).toBe(true);
   }
+});
+
+test("pretrain: copy lists before SFT, their own stage in the metrics, the vocabulary and the checkpoints; resumable mid-stage", async () => {
+  const gpu = await testGpu();
+  const sets = ["eval.enable=false", "sft.steps=2", "pretrain.enable=true", "pretrain.steps=3", "pretrain.records=12", "pretrain.batchSize=4", "pretrain.microBatchSize=2", "pretrain.evalInterval=2"];
+  const c = loadRunConfig({ text: YAML, sets });
+  const full = join(root, "pretrain");
+  expect(await runTrain(gpu, c, full, opts)).toBe(0);
+  const lines = runMetrics(full);
+  expect(lines.map((l) => [l.stage, l.step])).toEqual([["pretrain", 1], ["pretrain", 2], ["pretrain", 3], ["sft", 4], ["sft", 5]]);
+  for (const l of lines) expect(Number.isFinite(l.loss)).toBe(true);
+  expect(lines.filter((l) => l.stage === "pretrain").map((l) => Number.isFinite(l.eval_loss))).toEqual([false, true, true]);
+  // The copy lists' tokens join the compact vocabulary (the same run without them has fewer ids).
+  const ids = (dir: string) => JSON.parse(readFileSync(join(dir, "longrl_vocab.json"), "utf8")).ids.length;
+  expect(ids(full)).toBeGreaterThan(ids(join(root, "full")));
+  expect(readFileSync(join(full, "report.html"), "utf8")).toContain("pretraining (copy) loss");
+  // Stopped inside the pretraining stage, then resumed: the same metrics.
+  const resumed = join(root, "pretrain-resumed");
+  expect(await runTrain(gpu, c, resumed, { ...opts, stopAfter: 2 })).toBe(130);
+  expect(JSON.parse(readFileSync(join(latestCheckpoint(resumed)!, "trainer_state.json"), "utf8")).stage).toBe("pretrain");
+  expect(await runTrain(gpu, loadRunConfig({ file: join(resumed, "config.yaml") }), resumed, { ...opts, resume: true })).toBe(0);
+  expect(runMetrics(resumed)).toEqual(lines);
+});
+
+test("data.sftSynth: SFT draws from its own records when n > 0, else from the train records", () => {
+  const own = loadRunConfig({ text: YAML, sets: ["data.sftSynth={n: 6, minTokens: 64, maxTokens: 128, seed: 9, kinds: [lookup]}"] });
+  const dir = join(root, "sft-own");
+  mkdirSync(dir, { recursive: true });
+  const data = prepareData(own, join(dir, "longrl_vocab.json"));
+  expect(data.sft!.length).toBe(6);
+  const trainIds = new Set(data.train.map((e) => e.record.id + e.record.context));
+  for (const e of data.sft!) expect(trainIds.has(e.record.id + e.record.context)).toBe(false);
+  const session = (cfg: typeof own, d: typeof data) => ({ cfg, data: d }) as unknown as Session;
+  const picked = sftExamples(session(own, data)).examples;
+  expect(picked.length).toBeGreaterThan(0);
+  expect(picked.every((e) => data.sft!.includes(e))).toBe(true);
+  const shared = prepareData(cfg, join(root, "sft-shared-vocab.json"));
+  expect(shared.sft).toBeUndefined();
+  expect(sftExamples(session(cfg, shared)).examples.every((e) => shared.train.includes(e))).toBe(true);
 });
