@@ -2,8 +2,8 @@
 // vocabulary for a fresh model), and per record the chat-templated prompt ids and the gold
 // response ids (reasoning + answer sentence + end of turn) that SFT trains on. Prompt lengths
 // here are what the curriculum's phases and the eval buckets count.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
 import type { RunConfig } from "../config/schema.ts";
 import { loadRecords } from "../data/load.ts";
 import { buildPrompt, goldResponse } from "../data/prompt.ts";
@@ -30,6 +30,8 @@ export interface RunData {
   stopIds: number[];
   /** Set when the model uses a compact vocabulary (saved with every checkpoint). */
   vocab?: CompactVocab;
+  /** A tokenizer read from files (a model directory's, a tokenizer.json): checkpoint file name → source, copied into every checkpoint. */
+  tokenizerFiles: Record<string, string>;
   train: Example[];
   eval: Example[];
   /** SFT's own records (data.sftTrain or data.sftSynth); undefined: SFT draws from `train`. */
@@ -104,12 +106,22 @@ export function prepareData(cfg: RunConfig, vocabFile: string, opts: { evalOnly?
     chat,
     stopIds,
     vocab,
+    tokenizerFiles: vocab ? {} : tokenizerFiles(tokName),
     train: train.map((r, i) => tokenize(r, trainTexts[i]!)),
     eval: held.map((r, i) => tokenize(r, evalTexts[i]!)),
     sft: ownSft ? sft.map((r, i) => tokenize(r, sftTexts[i]!)) : undefined,
     pretrain: copy.slice(0, cfg.pretrain.records).map((r, i) => tokenize(r, copyTexts[i]!)),
     pretrainEval: copy.slice(cfg.pretrain.records).map((r, i) => tokenize(r, copyTexts[cfg.pretrain.records + i]!)),
   };
+}
+
+/** Files a tokenizer directory (or a tokenizer file) holds that loadTokenizer reads; none for a tiktoken name. */
+const TOKENIZER_FILES = [COMPACT_VOCAB_FILE, "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"];
+
+function tokenizerFiles(name: string): Record<string, string> {
+  if (!existsSync(name)) return {};
+  if (!statSync(name).isDirectory()) return { [basename(name)]: name };
+  return Object.fromEntries(TOKENIZER_FILES.filter((f) => existsSync(join(name, f))).map((f) => [f, join(name, f)]));
 }
 
 export function vocabPath(runDir: string): string {

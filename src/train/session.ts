@@ -176,7 +176,9 @@ export function logMetrics(s: Session, line: Record<string, unknown>): void {
 export async function saveRunCheckpoint(s: Session): Promise<string> {
   const dir = join(s.runDir, "checkpoints", `step-${s.state.globalStep}`);
   const extraFiles: Record<string, string | Uint8Array> = { "trainer_state.json": new TextEncoder().encode(`${JSON.stringify(s.state, null, 1)}\n`) };
+  // The tokenizer travels with the weights, so `--model checkpoints/step-N` (and `eval`, `generate`) can read it.
   if (s.data.vocab) extraFiles[COMPACT_VOCAB_FILE] = vocabPath(s.runDir);
+  else Object.assign(extraFiles, s.data.tokenizerFiles);
   await saveCheckpoint(s.gpu, dir, {
     config: s.model,
     params: s.params,

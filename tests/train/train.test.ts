@@ -145,3 +145,16 @@ test("data.sftSynth: SFT draws from its own records when n > 0, else from the tr
   expect(shared.sft).toBeUndefined();
   expect(sftExamples(session(cfg, shared)).examples.every((e) => shared.train.includes(e))).toBe(true);
 });
+
+test("a run from a checkpoint (--model DIR) saves the directory's tokenizer with its own checkpoints, so they chain", async () => {
+  const gpu = await testGpu();
+  const from = (model: string) => loadRunConfig({ text: YAML, sets: [`model.path="${model}"`, "tokenizer.name=", "tokenizer.compactVocab=false", "eval.enable=false", "sft.steps=1"] });
+  const first = latestCheckpoint(join(root, "full"))!;
+  const second = join(root, "chain-2");
+  expect(await runTrain(gpu, from(first), second, opts)).toBe(0);
+  const ckpt = latestCheckpoint(second)!;
+  expect(readFileSync(join(ckpt, "longrl_vocab.json"), "utf8")).toBe(readFileSync(join(first, "longrl_vocab.json"), "utf8"));
+  const third = join(root, "chain-3");
+  expect(await runTrain(gpu, from(ckpt), third, opts)).toBe(0);
+  expect(runMetrics(third).map((l) => l.stage)).toEqual(["sft"]);
+});
