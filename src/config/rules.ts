@@ -30,6 +30,19 @@ const synthRules = (p: string): Record<string, FieldRule> => ({
   [`${p}.reasoning`]: { oneOf: REASONING_STYLES },
 });
 
+/** The keys pretrain and sft share (SupervisedOptions). */
+const supervisedRules = (p: string): Record<string, FieldRule> => ({
+  [`${p}.steps`]: NONNEG_INT,
+  [`${p}.batchSize`]: POS_INT,
+  [`${p}.microBatchSize`]: POS_INT,
+  [`${p}.lr`]: NONNEG,
+  [`${p}.warmupSteps`]: NONNEG_INT,
+  [`${p}.minLrRatio`]: FRACTION,
+  [`${p}.weightDecay`]: NONNEG,
+  [`${p}.maxGradNorm`]: POSITIVE,
+  [`${p}.evalInterval`]: NONNEG_INT,
+});
+
 /** Rules by dotted path; `*` stands for any list index. Every number has one (a test checks). */
 export const RULES: Record<string, FieldRule> = {
   seed: SEED,
@@ -52,27 +65,11 @@ export const RULES: Record<string, FieldRule> = {
   ...synthRules("data.sftSynth"),
   "data.sftSynth.n": NONNEG_INT,
   "data.sftMaxPromptTokens": POS_INT,
-  "pretrain.steps": NONNEG_INT,
-  "pretrain.batchSize": POS_INT,
-  "pretrain.microBatchSize": POS_INT,
-  "pretrain.lr": NONNEG,
-  "pretrain.warmupSteps": NONNEG_INT,
-  "pretrain.minLrRatio": FRACTION,
-  "pretrain.weightDecay": NONNEG,
-  "pretrain.maxGradNorm": POSITIVE,
-  "pretrain.evalInterval": NONNEG_INT,
+  ...supervisedRules("pretrain"),
   "pretrain.records": POS_INT,
   "pretrain.minItems": POS_INT,
   "pretrain.maxItems": POS_INT,
-  "sft.steps": NONNEG_INT,
-  "sft.batchSize": POS_INT,
-  "sft.microBatchSize": POS_INT,
-  "sft.lr": NONNEG,
-  "sft.warmupSteps": NONNEG_INT,
-  "sft.minLrRatio": FRACTION,
-  "sft.weightDecay": NONNEG,
-  "sft.maxGradNorm": POSITIVE,
-  "sft.evalInterval": NONNEG_INT,
+  ...supervisedRules("sft"),
   "sft.maxTokens": { int: true, min: 2 },
   "sft.promptLossWeight": FRACTION,
   "rl.groupSize": POS_INT,

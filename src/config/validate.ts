@@ -179,9 +179,11 @@ function crossCheck(c: RunConfig, at: (paths: string[]) => string): void {
     if (s.kinds.length === 0) fail(`data.${key}.kinds`, "is empty; list some of lookup, multihop, docmath, choice");
   }
 
-  if (c.pretrain.batchSize % c.pretrain.microBatchSize !== 0) fail("pretrain.microBatchSize", `${c.pretrain.microBatchSize} does not divide pretrain.batchSize ${c.pretrain.batchSize}`, "pretrain.batchSize");
+  for (const key of ["pretrain", "sft"] as const) {
+    const o = c[key];
+    if (o.batchSize % o.microBatchSize !== 0) fail(`${key}.microBatchSize`, `${o.microBatchSize} does not divide ${key}.batchSize ${o.batchSize}`, `${key}.batchSize`);
+  }
   if (c.pretrain.maxItems < c.pretrain.minItems) fail("pretrain.maxItems", `${c.pretrain.maxItems} < pretrain.minItems ${c.pretrain.minItems}; raise it`, "pretrain.minItems");
-  if (c.sft.batchSize % c.sft.microBatchSize !== 0) fail("sft.microBatchSize", `${c.sft.microBatchSize} does not divide sft.batchSize ${c.sft.batchSize}`, "sft.batchSize");
   if (c.sft.maxTokens <= c.data.sftMaxPromptTokens) {
     fail("sft.maxTokens", `${c.sft.maxTokens} <= data.sftMaxPromptTokens ${c.data.sftMaxPromptTokens} leaves no room for a response; raise it`, "data.sftMaxPromptTokens");
   }

@@ -10,7 +10,7 @@ import { buildPrompt, goldResponse } from "../data/prompt.ts";
 import type { DocRecord } from "../data/record.ts";
 import { generateRecords } from "../data/synth.ts";
 import { generateCopyRecords } from "../data/synthCopy.ts";
-import { applyChatTemplate, chatStopTokens, chooseChatFormat, type ChatFormat, loadBaseTokenizer, loadTokenizer, type LoadedTokenizer } from "../tokenizer/index.ts";
+import { applyChatTemplate, chatStopTokens, chooseChatFormat, type ChatFormat, loadBaseTokenizer, loadTokenizer, type LoadedTokenizer, TIKTOKEN_NAMES } from "../tokenizer/index.ts";
 import { buildCompactVocab, COMPACT_VOCAB_FILE, compactTokenizer, type CompactVocab, loadCompactVocab, saveCompactVocab } from "../tokenizer/compact.ts";
 import { usageError } from "../util/errors.ts";
 
@@ -101,6 +101,7 @@ export function prepareData(cfg: RunConfig, vocabFile: string, opts: { evalOnly?
     promptIds: tokenizer.encode(t.prompt),
     goldIds: [...tokenizer.encode(t.response), stopIds[0]!],
   });
+  const copyExamples = copy.map((r, i) => tokenize(r, copyTexts[i]!));
   return {
     tokenizer,
     chat,
@@ -110,8 +111,8 @@ export function prepareData(cfg: RunConfig, vocabFile: string, opts: { evalOnly?
     train: train.map((r, i) => tokenize(r, trainTexts[i]!)),
     eval: held.map((r, i) => tokenize(r, evalTexts[i]!)),
     sft: ownSft ? sft.map((r, i) => tokenize(r, sftTexts[i]!)) : undefined,
-    pretrain: copy.slice(0, cfg.pretrain.records).map((r, i) => tokenize(r, copyTexts[i]!)),
-    pretrainEval: copy.slice(cfg.pretrain.records).map((r, i) => tokenize(r, copyTexts[cfg.pretrain.records + i]!)),
+    pretrain: copyExamples.slice(0, cfg.pretrain.records),
+    pretrainEval: copyExamples.slice(cfg.pretrain.records),
   };
 }
 
@@ -119,7 +120,7 @@ export function prepareData(cfg: RunConfig, vocabFile: string, opts: { evalOnly?
 const TOKENIZER_FILES = [COMPACT_VOCAB_FILE, "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt"];
 
 function tokenizerFiles(name: string): Record<string, string> {
-  if (!existsSync(name)) return {};
+  if ((TIKTOKEN_NAMES as readonly string[]).includes(name) || !existsSync(name)) return {}; // loadTokenizer reads a name before a path
   if (!statSync(name).isDirectory()) return { [basename(name)]: name };
   return Object.fromEntries(TOKENIZER_FILES.filter((f) => existsSync(join(name, f))).map((f) => [f, join(name, f)]));
 }

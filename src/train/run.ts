@@ -57,6 +57,14 @@ function endStage(s: Session, next: Session["state"]["stage"]): void {
   s.state.optimStep = 0;
 }
 
+/** Runs a supervised stage (copy pretraining or SFT) under its progress bar; false if stopped early. */
+async function supervised(s: Session, name: "pretrain" | "sft", quiet: boolean): Promise<boolean> {
+  const bar = createProgress({ label: name, total: s.cfg[name].steps, start: s.state.stageStep, quiet });
+  const done = await runSft(s, (step, f) => bar.update(step, { loss: f.loss!, "tok/s": Math.round(f.tokens_per_s!) }), name);
+  bar.stop();
+  return done;
+}
+
 /** Runs the configured recipe in runDir; returns the process exit code (0, or INTERRUPTED). */
 export async function runTrain(gpu: Gpu, cfg: RunConfig, runDir: string, o: TrainOptions): Promise<number> {
   const s = await openSession(gpu, cfg, runDir, o.resume);
@@ -82,20 +90,14 @@ export async function runTrain(gpu: Gpu, cfg: RunConfig, runDir: string, o: Trai
     if (s.state.globalStep === 0 && cfg.eval.atStart) await evaluate(s, o.stages.includes("sft") && cfg.sft.enable ? "before SFT" : "before RL");
     if (s.state.stage === "pretrain") {
       if (o.stages.includes("sft") && cfg.pretrain.enable) {
-        const bar = createProgress({ label: "pretrain", total: cfg.pretrain.steps, start: s.state.stageStep, quiet: o.quiet });
-        const done = await runSft(s, (step, f) => bar.update(step, { loss: f.loss!, "tok/s": Math.round(f.tokens_per_s!) }), "pretrain");
-        bar.stop();
-        if (!done) return INTERRUPTED;
+        if (!(await supervised(s, "pretrain", o.quiet))) return INTERRUPTED;
         endStage(s, "sft");
         await saveRunCheckpoint(s);
       } else s.state.stage = "sft";
     }
     if (s.state.stage === "sft") {
       if (o.stages.includes("sft") && cfg.sft.enable) {
-        const bar = createProgress({ label: "sft", total: cfg.sft.steps, start: s.state.stageStep, quiet: o.quiet });
-        const done = await runSft(s, (step, f) => bar.update(step, { loss: f.loss!, "tok/s": Math.round(f.tokens_per_s!) }));
-        bar.stop();
-        if (!done) return INTERRUPTED;
+        if (!(await supervised(s, "sft", o.quiet))) return INTERRUPTED;
         if (cfg.eval.afterEachStage) await evaluate(s, "after SFT");
       }
       endStage(s, "rl");

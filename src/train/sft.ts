@@ -102,7 +102,6 @@ async function heldOutLoss(s: Session, held: Example[], microBatchSize: number):
 
 /** What a supervised stage trains on and how: SFT on the run's records, or pretraining on copy lists. */
 interface SupervisedStage {
-  name: "pretrain" | "sft";
   o: SupervisedOptions;
   examples: Example[];
   skipped: number;
@@ -113,10 +112,10 @@ interface SupervisedStage {
 }
 
 function supervisedStage(s: Session, name: "pretrain" | "sft"): SupervisedStage {
-  if (name === "pretrain") return { name, o: s.cfg.pretrain, examples: s.data.pretrain, skipped: 0, held: s.data.pretrainEval, w: 0 };
+  if (name === "pretrain") return { o: s.cfg.pretrain, examples: s.data.pretrain, skipped: 0, held: s.data.pretrainEval, w: 0 };
   const o = s.cfg.sft;
   const held = s.data.eval.filter((e) => e.promptIds.length + e.goldIds.length <= o.maxTokens).slice(0, HELD_OUT_ITEMS);
-  return { name, o, ...sftExamples(s), held, w: o.promptLossWeight };
+  return { o, ...sftExamples(s), held, w: o.promptLossWeight };
 }
 
 /**
