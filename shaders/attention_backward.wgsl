@@ -8,18 +8,18 @@
 //   their dk, dv rows in registers; the tile walks the query heads of its group in order, and for
 //   each the queries i >= k0 in blocks of 8·NB shared through q8/do8 (a fixed order: deterministic).
 //   Bindings 1 q, 2 k, 3 v, 6 dout, 7 stats, 9 dk, 10 dv, 11-13 masks.
-//   Grid: B·Hkv·tiles workgroups, the first (heaviest, causal) tiles first.
+//   Grid: B·Hkv·tiles workgroups, head by head (as the forward), the first (heaviest) tiles first.
 // attention_backward_dq: dq[i] = scale · sum_j ds_ij k_j. Lanes own queries as in the forward pass
 //   and walk the same key blocks. Bindings 1 q, 2 k, 3 v, 6 dout, 7 stats, 8 dq, 11-13 masks.
-//   Grid: B·H·tiles workgroups.
+//   Grid: B·H·tiles workgroups, in the forward's order.
 
 @compute @workgroup_size(8)
 fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                            @builtin(local_invocation_index) lane: u32) {
   let idx = linear_id(wid, nwg);
   if (idx >= p.count) { return; }
-  let bh = idx % (p.B * p.Hkv);
-  let k0 = (idx / (p.B * p.Hkv)) * 8u * R;
+  let bh = idx / p.tiles;
+  let k0 = (idx % p.tiles) * 8u * R;
   let G = p.H / p.Hkv;
   begin(bh / p.Hkv, (bh % p.Hkv) * G, lane);
   let D4 = D / 4u;
@@ -125,8 +125,8 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
                          @builtin(local_invocation_index) lane: u32) {
   let idx = linear_id(wid, nwg);
   if (idx >= p.count) { return; }
-  let bh = idx % (p.B * p.H);
-  let q0 = (p.tiles - 1u - idx / (p.B * p.H)) * 8u * R;
+  let bh = idx / p.tiles;
+  let q0 = (p.tiles - 1u - idx % p.tiles) * 8u * R;
   begin(bh / p.H, bh % p.H, lane);
   let D4 = D / 4u;
   let KB = 8u * NB;

@@ -7,7 +7,10 @@
 //   their output rows in registers; the tile walks its visible keys in blocks of 8·NB with a running
 //   max and sum per query (online softmax: Milakov & Gimelshein 2018; Dao 2023, FlashAttention-2).
 //   A query that sees no key (t >= seqLen, or an inconsistent segStart) gets out 0 and lse 0.
-//   Grid: B·H·tiles workgroups (1-D, folded), the last (heaviest, causal) tiles first.
+//   Grid: B·H·tiles workgroups (1-D, folded), head by head, within a head the last (heaviest,
+//   causal) tiles first. Head-major order makes the workgroups that run at once read the same
+//   head's keys and values (measured on lavapipe at T = 4096, H = 4: fwd+bwd 1.13x faster than
+//   tile-major order).
 // attention_backward_prep: stats[b, h, t] = (lse, delta), delta = sum_d dout·out (FlashAttention-2's
 //   D_i). Bindings 4 out, 5 lse, 6 dout, 7 stats. Grid: ceil(B·H·T / 64) workgroups of 64.
 
@@ -28,8 +31,8 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
                      @builtin(local_invocation_index) lane: u32) {
   let idx = linear_id(wid, nwg);
   if (idx >= p.count) { return; }
-  let bh = idx % (p.B * p.H);
-  let q0 = (p.tiles - 1u - idx / (p.B * p.H)) * 8u * R;
+  let bh = idx / p.tiles;
+  let q0 = (p.tiles - 1u - idx % p.tiles) * 8u * R;
   begin(bh / p.H, bh % p.H, lane);
   let D4 = D / 4u;
   let KB = 8u * NB;

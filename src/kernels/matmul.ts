@@ -138,7 +138,7 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, opts: MatmulOp
       constants: { ...common, VA: va, VB: vb, WGY },
       params,
       bindings: [a, vec4View(a), b, vec4View(b), c, bias],
-      workgroups: [Math.ceil(N / (8 * WGY)), Math.ceil(M / 32), bcount],
+      workgroups: [Math.ceil(N / (16 * WGY)), Math.ceil(M / 16), bcount],
     });
     return;
   }
