@@ -21,8 +21,9 @@ const POSITIVE = { gt: 0 } as const;
 const FRACTION = { min: 0, max: 1 } as const;
 const SEED = { int: true, min: 0, max: 0xffffffff } as const;
 
-const synthRules = (p: string): Record<string, FieldRule> => ({
-  [`${p}.n`]: POS_INT,
+/** A generator section's rules; `n` is the record count (sftSynth allows 0: SFT then uses the train records). */
+const synthRules = (p: string, n: FieldRule = POS_INT): Record<string, FieldRule> => ({
+  [`${p}.n`]: n,
   [`${p}.minTokens`]: POS_INT,
   [`${p}.maxTokens`]: POS_INT,
   [`${p}.seed`]: SEED,
@@ -62,8 +63,7 @@ export const RULES: Record<string, FieldRule> = {
   "tokenizer.chatTemplate": { oneOf: [...CHAT_TEMPLATES, "auto"] },
   ...synthRules("data.synth"),
   ...synthRules("data.evalSynth"),
-  ...synthRules("data.sftSynth"),
-  "data.sftSynth.n": NONNEG_INT,
+  ...synthRules("data.sftSynth", NONNEG_INT),
   "data.sftMaxPromptTokens": POS_INT,
   ...supervisedRules("pretrain"),
   "pretrain.records": POS_INT,

@@ -146,6 +146,8 @@ describe("run config: errors are one line naming the place, the field and the fi
     ["word not in the set", { sets: ["checkpoint.dtype=F16"] }, '--set checkpoint.dtype=F16: checkpoint.dtype must be one of F32, BF16, got "F16"'],
     ["list element", { sets: ["data.synth.kinds=[lookup, trivia]"] }, '--set data.synth.kinds=[lookup, trivia]: data.synth.kinds.1 must be one of lookup, multihop, docmath, choice, got "trivia"'],
     ["groupSize >= 1", { sets: ["rl.groupSize=0"] }, "--set rl.groupSize=0: rl.groupSize must be >= 1, got 0"],
+    ["synthetic record count >= 1", { sets: ["data.synth.n=0"] }, "--set data.synth.n=0: data.synth.n must be >= 1, got 0"],
+    ["sftSynth.n may be 0, not below", { sets: ["data.sftSynth.n=-1"] }, "--set data.sftSynth.n=-1: data.sftSynth.n must be >= 0, got -1"],
     ["clipLow < 1", { sets: ["rl.clipLow=1"] }, "--set rl.clipLow=1: rl.clipLow must be < 1, got 1"],
     ["clipHigh > 0", { sets: ["rl.clipHigh=0"] }, "--set rl.clipHigh=0: rl.clipHigh must be > 0, got 0"],
     ["topP <= 1", { sets: ["rl.topP=1.5"] }, "--set rl.topP=1.5: rl.topP must be <= 1, got 1.5"],
