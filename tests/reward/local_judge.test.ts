@@ -118,6 +118,22 @@ test("a reply without a verdict is a counted failure and the reward keeps the ru
   j.close();
 });
 
+test("questions asked together are answered in batches of judge.concurrency, a partial batch last", async () => {
+  // 7 questions of different prompt lengths at concurrency 3: batches of 3, 3 and 1, each a ragged generate call.
+  const predictions = ["Lyon", "Lyon Lyon", "the French capital", "Paris Lyon Lyon", "Lyon, the capital", "the meeting", "Answer Lyon Paris Lyon"];
+  for (const concurrency of [3, 1]) {
+    const j = await localJudge(dirs.yes, { concurrency });
+    const verdicts = await Promise.all(predictions.map((p) => j.ask("Where is the meeting?", p, "Paris")));
+    expect(verdicts).toEqual(predictions.map(() => ({ verdict: 1, cached: false })));
+    expect(j.stats()).toMatchObject({ asked: 7, yes: 7, failures: 0 });
+    j.close();
+  }
+  // The [[NO]] judge with all 7 in one batch: each row of the ragged batch decodes to its verdict.
+  const no = await localJudge(dirs.no, { concurrency: 8 });
+  expect((await Promise.all(predictions.map((p) => no.ask("Where is the meeting?", p, "Paris")))).map((v) => v.verdict)).toEqual(predictions.map(() => 0));
+  no.close();
+});
+
 test("verdicts are cached per judge directory", async () => {
   const cacheDir = temp.make("longrl-localjudge-cache-");
   const first = await localJudge(dirs.yes, { cacheDir });
