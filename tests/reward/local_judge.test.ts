@@ -118,7 +118,7 @@ test("a reply without a verdict is a counted failure and the reward keeps the ru
   j.close();
 });
 
-test("questions asked together are answered in batches of judge.concurrency, a partial batch last", async () => {
+test("questions asked together are all answered when they fill several batches of judge.concurrency, a partial one last", async () => {
   // 7 questions of different prompt lengths at concurrency 3: batches of 3, 3 and 1, each a ragged generate call.
   const predictions = ["Lyon", "Lyon Lyon", "the French capital", "Paris Lyon Lyon", "Lyon, the capital", "the meeting", "Answer Lyon Paris Lyon"];
   for (const concurrency of [3, 1]) {
