@@ -10,6 +10,7 @@ import { LongrlError } from "../../src/util/errors.ts";
 
 const DEMO = "configs/demo.yaml";
 const QWEN = "configs/qwen2.5-0.5b.yaml";
+const DEMO_COPY = "configs/demo-copy.yaml";
 
 /** The error loadRunConfig throws, checked to be a one-line usage error. */
 function errorOf(opts: LoadOptions): string {
@@ -74,8 +75,34 @@ describe("run config: defaults and shipped files", () => {
     expect(cfg.reward.overlong.maxResponseTokens).toBe(cfg.rl.maxResponseTokens);
   });
 
+  test("configs/demo-copy.yaml is the demo plus the copy stage, and differs from it only in the copy pipeline's settings", () => {
+    const demoCfg = loadRunConfig({ file: DEMO });
+    const copyCfg = loadRunConfig({ file: DEMO_COPY });
+    const demo = new Map(leaves(demoCfg));
+    const copy = new Map(leaves(copyCfg));
+    const changed = [...copy.keys()].filter((k) => copy.get(k) !== demo.get(k));
+    expect(changed.sort()).toEqual(
+      [
+        "model.fresh.initializerRange",
+        "data.synth.reasoning",
+        "data.evalSynth.reasoning",
+        "data.sftSynth.n",
+        "data.sftSynth.minTokens",
+        "data.sftSynth.maxTokens",
+        "data.sftSynth.reasoning",
+        "pretrain.enable",
+        "sft.lr",
+      ].sort(),
+    );
+    expect(copy.get("model.fresh.initializerRange")).toBe(0.05);
+    expect(copy.get("pretrain.enable")).toBe(true);
+    expect(copyCfg.data.synth.kinds).toEqual(["lookup"]); // leaves() sees arrays by their first element
+    expect(demoCfg.data.synth.kinds).toEqual(["lookup", "choice"]);
+    expect(copyCfg.data.sftSynth.kinds).toEqual(["lookup", "choice"]);
+  });
+
   test("resolved configs round-trip through configToYaml", () => {
-    for (const opts of [{ file: DEMO }, { file: QWEN }, { file: DEMO, sets: ["rl.clipHigh=0.28", "data.synth.maxTokens=1500", "curriculum.phases.3={maxPromptTokens: 1500, steps: 2}", "outputDir=runs/123"] }]) {
+    for (const opts of [{ file: DEMO }, { file: QWEN }, { file: DEMO_COPY }, { file: DEMO, sets: ["rl.clipHigh=0.28", "data.synth.maxTokens=1500", "curriculum.phases.3={maxPromptTokens: 1500, steps: 2}", "outputDir=runs/123"] }]) {
       const cfg = loadRunConfig(opts);
       const yaml = configToYaml(cfg);
       expect(YAML.parse(yaml).reward.overlong).not.toHaveProperty("maxResponseTokens"); // derived, so left out
