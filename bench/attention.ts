@@ -3,11 +3,15 @@
 // fits; longrl's forward + backward at T = 4096 with its effective rate next to matmul n = 1024
 // measured in the same run (the issue's target: at least half); and the forward's time and
 // allocated bytes at T = 1K, 4K, 16K with one head (memory must grow linearly).
+// `longrl bench kernels --only decode`: one decode step's attention for G samples per prompt over
+// the prompts' shared prefix cache, with the G rows of a prompt read together (rowsPerPrefix = G)
+// against one row per invocation (rowsPerPrefix = 1, the same result bit for bit).
 // Every kernel is validated against the float64 twin (sampled rows) before it is timed.
 import { type Gpu, type Tensor, createTensor, dispatch, packParams, readTensor, releaseTensor, shader, tensorFrom } from "../src/gpu/index.ts";
 import { attentionBackward, attentionForward } from "../src/kernels/attention.ts";
+import { attentionDecode } from "../src/kernels/attention_decode.ts";
 import { matmul } from "../src/kernels/matmul.ts";
-import { type AttentionDims, attentionDkvRowRef, attentionDqRowRef, attentionRowRef } from "../src/ref/attention.ts";
+import { type AttentionDims, attentionDecodeRef, attentionDkvRowRef, attentionDqRowRef, attentionRowRef } from "../src/ref/attention.ts";
 import { randomFloats } from "../src/util/rng.ts";
 import { runError } from "../src/util/errors.ts";
 import { timeGpu } from "./timing.ts";
@@ -173,6 +177,41 @@ export async function benchAttention(gpu: Gpu): Promise<BenchRow[]> {
       notes: `allocated ${bytes} bytes (${(bytes / T).toFixed(0)} per token; largest ${p.t.q.byteSize})`,
     });
     release(gpu, p);
+  }
+  return rows;
+}
+
+/** One decode step's attention: Bp prompts x G samples, a P-key prefix each, S own keys per row. */
+export async function benchDecode(gpu: Gpu): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  // The demo's model (H 4, Hkv 2, D 32; 4 prompts of 512 tokens) and Qwen2.5-0.5B's heads (14, 2, 64; one 2048-token prompt).
+  for (const [Bp, G, P, S, H, Hkv, Dh] of [[4, 8, 512, 96, 4, 2, 32], [1, 8, 2048, 64, 14, 2, 64]] as const) {
+    const B = Bp * G;
+    const F = Hkv * Dh;
+    const x = { kp: randomFloats(Bp * P * F, 11), vp: randomFloats(Bp * P * F, 12), ko: randomFloats(S * B * F, 13), vo: randomFloats(S * B * F, 14), q: randomFloats(B * H * Dh, 15) };
+    const rowOf = Uint32Array.from({ length: B }, (_, r) => Math.floor(r / G));
+    const plen = new Uint32Array(Bp).fill(P);
+    const olen = new Uint32Array(B).fill(S);
+    const prefix = { k: tensorFrom(gpu, x.kp, [Bp, P, F]), v: tensorFrom(gpu, x.vp, [Bp, P, F]), row: tensorFrom(gpu, rowOf, [B], "u32"), len: tensorFrom(gpu, plen, [Bp], "u32") };
+    const own = { k: tensorFrom(gpu, x.ko, [S, B, F]), v: tensorFrom(gpu, x.vo, [S, B, F]), len: tensorFrom(gpu, olen, [B], "u32") };
+    const q = tensorFrom(gpu, x.q, [B, H * Dh]);
+    const out = createTensor(gpu, [B, H * Dh]);
+    const run = (share: number) => () => attentionDecode(gpu, q, prefix, own, out, { heads: H, kvHeads: Hkv, rowsPerPrefix: share });
+    const want = attentionDecodeRef(x.q, { k: x.kp, v: x.vp, row: rowOf, len: plen, P }, { k: x.ko, v: x.vo, len: olen, S }, { B, H, Hkv, D: Dh });
+    for (const share of [G, 1]) {
+      run(share)();
+      const got = (await readTensor(gpu, out)) as Float32Array;
+      const bad = want.findIndex((w, i) => !(Math.abs(got[i]! - w) <= 1e-5 * (1 + Math.abs(w))));
+      if (bad >= 0) throw runError(`bench decode: rowsPerPrefix ${share} is wrong at out[${bad}]: gpu ${got[bad]} ref ${want[bad]}`);
+    }
+    const shared = await timeGpu(gpu, run(G), { targetMs: 300, samples: 5 });
+    const alone = await timeGpu(gpu, run(1), { targetMs: 300, samples: 5 });
+    const bytes = (Bp * P + B * S) * F * 2 * 4; // keys and values, each read once
+    rows.push({
+      kernel: "attention decode step", shape: `${Bp}x${G} rows P=${P} S=${S} H=${H}/${Hkv} D=${Dh}`, ms: shared.ms, rate: bytes / shared.ms / 1e6, unit: "GB/s",
+      baseline: "one row per invocation", baselineMs: alone.ms, ratio: alone.ms / shared.ms,
+    });
+    for (const t of [prefix.k, prefix.v, prefix.row, prefix.len, own.k, own.v, own.len, q, out]) releaseTensor(gpu, t);
   }
   return rows;
 }

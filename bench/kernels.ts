@@ -6,7 +6,7 @@ import { benchTfjsMatmul } from "./tfjs.ts";
 import { benchOptimizer } from "./optimizer.ts";
 import { benchLayers } from "./layers.ts";
 import { benchLogprobs } from "./logprobs.ts";
-import { benchAttention } from "./attention.ts";
+import { benchAttention, benchDecode } from "./attention.ts";
 import type { BenchRow } from "./types.ts";
 
 export interface KernelBench {
@@ -45,6 +45,7 @@ async function matmulRows(gpu: Gpu): Promise<BenchRow[]> {
 export const KERNEL_BENCHES: KernelBench[] = [
   { name: "matmul", run: matmulRows },
   { name: "attention", run: (gpu) => benchAttention(gpu) },
+  { name: "decode", run: benchDecode },
   { name: "layers", run: benchLayers },
   { name: "logprobs", run: (gpu) => benchLogprobs(gpu) },
   { name: "optimizer", run: benchOptimizer },

@@ -4,16 +4,19 @@
 // Sources (either may be absent: then its chunk count is 0):
 //   shared prefix: kp, vp [Bp, P, Hkv*D]; row b reads prefix row prefixRow[b], its first
 //     prefixLen[prefixRow[b]] keys (G sampled continuations of one prompt share one prefix row);
-//   own cache: k, v [B, S, Hkv*D]; row b reads its first lens[b] keys (the new token included when
+//   own cache: k, v [S, B, Hkv*D] (slot-major: a decode step appends all B rows' keys as one
+//     contiguous copy); row b reads its first lens[b] keys (the new token included when
 //     the caller has written it).
 // Row b attends to every key of both (the cache holds only the past). GQA: head h reads kv head
 // h / (H / Hkv). A row with no key at all gets out 0.
 //
 // attention_decode_partial: part[(b*H + h)*C + c] = (m, l) and acc[D] of chunk c (C = CP + CS
 //   chunks of `chunk` keys: CP over the prefix capacity P, then CS over S). Invocation per
-//   (b, group of HG heads sharing a kv head, c), so each K/V row it reads serves HG queries.
-//   Two dispatches: PREFIX over the CP prefix chunks, grid ceil(B·(H/HG)·CP / 64); then without,
-//   over the CS own chunks, grid ceil(B·(H/HG)·CS / 64). Bindings 1 q [B, H*D], 2 kp, 3 vp, 4 prefixRow u32 [B],
+//   (group of RG rows, group of HG heads sharing a kv head, c), so each K/V row it reads serves
+//   RG·HG queries. RG > 1 only over the prefix: rows b0 .. b0 + RG - 1 must then read the same
+//   prefix row (the host's rowsPerPrefix: G samples of one prompt are consecutive rows).
+//   Two dispatches: PREFIX over the CP prefix chunks, grid ceil(B/RG·(H/HG)·CP / 64); then without,
+//   over the CS own chunks (RG = 1), grid ceil(B·(H/HG)·CS / 64). Bindings 1 q [B, H*D], 2 kp, 3 vp, 4 prefixRow u32 [B],
 //   5 prefixLen u32 [Bp], 6 k, 7 v, 8 lens u32 [B], 9 part [B·H·C, D/4 + 1] vec4 (read_write).
 // attention_decode_combine: out[b, h*D + 4c ..] = merge over chunks (in order) of part.
 //   Invocation per (b, h, c < D/4); grid ceil(B·H·D/4 / 64). Bindings 9 part, 10 out [B, H*D].
@@ -28,7 +31,9 @@ struct Params {
 
 override D: u32 = 64u; // head dim, a multiple of 4, at most 128
 override PREFIX: bool = false; // this dispatch covers the prefix chunks (else the own-cache chunks)
-override HG: u32 = 1u; // query heads per invocation, all of one kv head's group: 1, 2 or 4 (HG·D <= 256)
+override HG: u32 = 1u; // query heads per invocation, all of one kv head's group: 1, 2 or 4
+const KB = 8u;
+override RG: u32 = 1u; // rows per invocation, all reading one prefix row: 1, 2 or 4 (RG·HG·D <= 256)
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4f>;
@@ -58,12 +63,13 @@ fn attention_decode_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_work
                             @builtin(local_invocation_index) li: u32) {
   let C = p.CP + p.CS;
   let NH = p.H / HG; // head groups
+  let NQ = RG * HG;  // queries: q = r * HG + g is row b0 + r, head h0 + g
   var CN = p.CS; // chunks of this dispatch's source
   if (PREFIX) { CN = p.CP; }
-  let i = (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * 64u + li; // = (b * NH + hg) * CN + cn
-  if (i >= p.B * NH * CN) { return; }
+  let i = (wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y) * 64u + li; // = (bg * NH + hg) * CN + cn
+  if (i >= p.B / RG * NH * CN) { return; }
   let cn = i % CN;
-  let b = i / CN / NH;
+  let b0 = i / CN / NH * RG;
   let h0 = (i / CN) % NH * HG; // heads h0 .. h0 + HG - 1 share kv head hk
   let hk = h0 / (p.H / p.Hkv);
   let D4 = D / 4u;
@@ -72,69 +78,71 @@ fn attention_decode_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_work
   let lo = cn * p.chunk;
   var hi: u32;
   var base: u32;
+  var kst = kstride; // vec4s from one key to the next
   var c = cn;
   if (PREFIX) {
-    let row = prefix_row[b];
+    let row = prefix_row[b0];
     hi = min(lo + p.chunk, min(prefix_len[row], p.P));
     base = row * p.P * kstride + hk * D4;
   } else {
-    hi = min(lo + p.chunk, min(lens[b], p.S));
-    base = b * p.S * kstride + hk * D4;
+    hi = min(lo + p.chunk, min(lens[b0], p.S));
+    base = b0 * kstride + hk * D4;
+    kst = p.B * kstride;
     c = p.CP + cn;
   }
   // Every variable is declared here, outside the loops (see shaders/attention_common.wgsl).
-  var acc: array<vec4f, 64>; // acc[g * D4 + d]
-  var m: array<f32, 4>;
-  var l: array<f32, 4>;
-  var alpha: array<f32, 4>;
-  var s: array<f32, 16>;     // s[g * 4 + jj]: scores of the block's 4 keys, then exp(s - m)
-  var kv: array<vec4f, 4>;
+  var acc: array<vec4f, 64>; // acc[q * D4 + d]
+  var m: array<f32, 16>;
+  var l: array<f32, 16>;
+  var alpha: array<f32, 16>;
+  var s: array<f32, 64>;    // s[q * 4 + jj]: scores of the block's 4 keys, then exp(s - m)
+  var kv: array<vec4f, 8>;
   var a: vec4f;
   var mx: f32;
-  for (var g = 0u; g < HG; g++) {
+  for (var g = 0u; g < NQ; g++) {
     for (var d = 0u; d < D4; d++) {
       acc[g * D4 + d] = vec4f(0.0);
     }
     m[g] = NEG;
     l[g] = 0.0;
   }
-  // Blocks of 4 keys, each loaded once for the HG heads; one rescale of acc per block. Keys past
+  // Blocks of 4 keys, each loaded once for the NQ queries; one rescale of acc per block. Keys past
   // hi are read clamped and masked. q is re-read per use rather than kept in registers: with q
-  // held too (another HG·D floats live) lavapipe spilled heavily and took 7 s to compile, not 1.4.
-  for (var j0 = lo; j0 < hi; j0 += 4u) {
-    for (var x = 0u; x < 4u * HG; x++) { s[x] = 0.0; }
+  // held too (another NQ·D floats live) lavapipe spilled heavily and took 7 s to compile, not 1.4.
+  for (var j0 = lo; j0 < hi; j0 += KB) {
+    for (var x = 0u; x < KB * NQ; x++) { s[x] = 0.0; }
     for (var d = 0u; d < D4; d++) {
-      for (var jj = 0u; jj < 4u; jj++) { kv[jj] = load_k(base + min(j0 + jj, max(hi, 1u) - 1u) * kstride + d); }
-      for (var g = 0u; g < HG; g++) {
-        a = q[(b * p.H + h0 + g) * D4 + d]; // re-read, not kept: registers go to acc
-        for (var jj = 0u; jj < 4u; jj++) { s[g * 4u + jj] += dot(a, kv[jj]); }
+      for (var jj = 0u; jj < KB; jj++) { kv[jj] = load_k(base + min(j0 + jj, max(hi, 1u) - 1u) * kst + d); }
+      for (var g = 0u; g < NQ; g++) {
+        a = q[((b0 + g / HG) * p.H + h0 + g % HG) * D4 + d]; // re-read, not kept: registers go to acc
+        for (var jj = 0u; jj < KB; jj++) { s[g * KB + jj] += dot(a, kv[jj]); }
       }
     }
-    for (var g = 0u; g < HG; g++) {
+    for (var g = 0u; g < NQ; g++) {
       mx = m[g];
-      for (var jj = 0u; jj < 4u; jj++) {
-        s[g * 4u + jj] = select(NEG, s[g * 4u + jj] * p.scale, j0 + jj < hi);
-        mx = max(mx, s[g * 4u + jj]);
+      for (var jj = 0u; jj < KB; jj++) {
+        s[g * KB + jj] = select(NEG, s[g * KB + jj] * p.scale, j0 + jj < hi);
+        mx = max(mx, s[g * KB + jj]);
       }
       alpha[g] = exp(m[g] - mx);
       m[g] = mx;
       l[g] *= alpha[g];
-      for (var jj = 0u; jj < 4u; jj++) {
-        s[g * 4u + jj] = select(0.0, exp(s[g * 4u + jj] - mx), j0 + jj < hi);
-        l[g] += s[g * 4u + jj];
+      for (var jj = 0u; jj < KB; jj++) {
+        s[g * KB + jj] = select(0.0, exp(s[g * KB + jj] - mx), j0 + jj < hi);
+        l[g] += s[g * KB + jj];
       }
     }
     for (var d = 0u; d < D4; d++) {
-      for (var jj = 0u; jj < 4u; jj++) { kv[jj] = load_v(base + min(j0 + jj, max(hi, 1u) - 1u) * kstride + d); }
-      for (var g = 0u; g < HG; g++) {
+      for (var jj = 0u; jj < KB; jj++) { kv[jj] = load_v(base + min(j0 + jj, max(hi, 1u) - 1u) * kst + d); }
+      for (var g = 0u; g < NQ; g++) {
         a = acc[g * D4 + d] * alpha[g];
-        for (var jj = 0u; jj < 4u; jj++) { a = fma(vec4f(s[g * 4u + jj]), kv[jj], a); }
+        for (var jj = 0u; jj < KB; jj++) { a = fma(vec4f(s[g * KB + jj]), kv[jj], a); }
         acc[g * D4 + d] = a;
       }
     }
   }
-  for (var g = 0u; g < HG; g++) {
-    let rec = ((b * p.H + h0 + g) * C + c) * (D4 + 1u);
+  for (var g = 0u; g < NQ; g++) {
+    let rec = (((b0 + g / HG) * p.H + h0 + g % HG) * C + c) * (D4 + 1u);
     part[rec] = vec4f(m[g], l[g], 0.0, 0.0);
     for (var d = 0u; d < D4; d++) { part[rec + 1u + d] = acc[g * D4 + d]; }
   }

@@ -28,7 +28,7 @@ export interface DecodePrefix {
 
 /** Each row's own cache (its tokens after the prefix, the new one included once written). */
 export interface DecodeOwn {
-  /** [B, S, Hkv*D] */
+  /** [S, B, Hkv*D], slot-major: a decode step writes all rows' new keys as one contiguous block. */
   k: Tensor;
   v: Tensor;
   /** u32 [B]: valid keys of each row (<= S). */
@@ -42,6 +42,11 @@ export interface DecodeOptions {
   scale?: number;
   /** Keys per chunk (default DECODE_CHUNK). */
   chunk?: number;
+  /**
+   * Rows b·n .. b·n + n − 1 read the same prefix row (G samples of one prompt; default 1). The
+   * kernel then reads each prefix key once for up to 4 of them; the result is the same.
+   */
+  rowsPerPrefix?: number;
 }
 
 const dummies = new WeakMap<Gpu, { f: Tensor; u: Tensor }>();
@@ -92,9 +97,9 @@ export function attentionDecode(gpu: Gpu, q: Tensor, prefix: DecodePrefix | unde
   }
   let S = 0;
   if (own) {
-    S = own.k.shape[1] ?? 0;
-    const ok = same(own.k, [B, S, Hkv * D], "f32") && same(own.v, [B, S, Hkv * D], "f32") && same(own.len, [B], "u32");
-    if (!ok) throw runError(`${op}: own must be k, v f32 [B, S, Hkv*D], len u32 [B] (${desc})`);
+    S = own.k.shape[0] ?? 0;
+    const ok = same(own.k, [S, B, Hkv * D], "f32") && same(own.v, [S, B, Hkv * D], "f32") && same(own.len, [B], "u32");
+    if (!ok) throw runError(`${op}: own must be k, v f32 [S, B, Hkv*D], len u32 [B] (${desc})`);
   }
   const chunk = opts.chunk ?? DECODE_CHUNK;
   if (!(Number.isInteger(chunk) && chunk > 0)) throw runError(`${op}: chunk ${chunk} must be a positive integer`);
@@ -106,18 +111,22 @@ export function attentionDecode(gpu: Gpu, q: Tensor, prefix: DecodePrefix | unde
   const none = dummy(gpu);
   // Heads per invocation: the largest of 4, 2, 1 that divides the group size H / Hkv, within 256 floats.
   const HG = [4, 2, 1].find((g) => (H / Hkv) % g === 0 && g * D <= 256)!;
+  // Rows per invocation over the prefix: the largest of 4, 2, 1 that divides rowsPerPrefix (and so B), within the same 256.
+  const share = opts.rowsPerPrefix ?? 1;
+  if (!(Number.isInteger(share) && share > 0 && B % share === 0)) throw runError(`${op}: rowsPerPrefix ${share} must be a positive divisor of the ${B} rows (${desc})`);
+  const RG = prefix ? [4, 2, 1].find((r) => share % r === 0 && r * HG * D <= 256 && r * HG <= 8)! : 1;
   const part = createTensor(gpu, [B, H, Math.max(C, 1), D + 4], "f32", "attentionDecode.part"); // part: [B, H, C, (m, l, 0, 0) + acc[D]]
   const bindings = [q, vec4View(prefix?.k ?? none.f), vec4View(prefix?.v ?? none.f), prefix?.row ?? none.u, prefix?.len ?? none.u, vec4View(own?.k ?? none.f), vec4View(own?.v ?? none.f), own?.len ?? none.u, part];
   // One dispatch per source (an override picks the buffers: no branch per load).
-  for (const [PREFIX, chunks] of [[true, CP], [false, CS]] as const) {
+  for (const [PREFIX, chunks, rows] of [[true, CP, RG], [false, CS, 1]] as const) {
     dispatch(gpu, {
       op,
       shader: DECODE,
       entry: "attention_decode_partial",
-      constants: { D, HG, PREFIX },
+      constants: { D, HG, RG: rows, PREFIX },
       params,
       bindings,
-      workgroups: Math.ceil((B * (H / HG) * chunks) / 64),
+      workgroups: Math.ceil(((B / rows) * (H / HG) * chunks) / 64),
     });
   }
   dispatch(gpu, {

@@ -166,13 +166,6 @@ function prefill(gpu: Gpu, cfg: ModelConfig, params: Params, prompts: readonly (
   return { k, v, len, logits };
 }
 
-/** Copies row r of src [R, F] into slot s of dst [R, S, F] for every r. */
-function appendCache(gpu: Gpu, src: Tensor, dst: Tensor, s: number): void {
-  const [R, S, F] = dst.shape as [number, number, number];
-  const enc = encoderForCopy(gpu);
-  for (let r = 0; r < R; r++) enc.copyBufferToBuffer(src.buffer, r * F * 4, dst.buffer, (r * S + s) * F * 4, F * 4);
-}
-
 /** G samples for each prompt (token ids; no template applied here). Output order: prompt-major. */
 export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, prompts: readonly (readonly number[])[], opts: GenerateOptions): Promise<Sample[]> {
   const G = opts.n;
@@ -199,8 +192,9 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
   const head = headOf(gpu, cfg, params, blockRows);
   const cache = prefill(gpu, cfg, params, prompts, G, head);
   const prefixRow = tensorFrom(gpu, Array.from({ length: R }, (_, r) => Math.floor(r / G)), [R], "u32", "gen.prefixRow");
-  const ownK = view.layers.map(() => createTensor(gpu, [R, S, F], "f32", "gen.ownK"));
-  const ownV = view.layers.map(() => createTensor(gpu, [R, S, F], "f32", "gen.ownV"));
+  // Slot-major [S, R, F]: step s appends every row's key as one block (rows s·R .. s·R + R − 1).
+  const ownK = view.layers.map(() => createTensor(gpu, [S, R, F], "f32", "gen.ownK"));
+  const ownV = view.layers.map(() => createTensor(gpu, [S, R, F], "f32", "gen.ownV"));
   for (const t of [...ownK, ...ownV]) zeroTensor(gpu, t);
   const ids = createTensor(gpu, [R], "u32", "gen.ids");
   const logpSample = createTensor(gpu, [R], "f32", "gen.logpSample");
@@ -255,9 +249,9 @@ function decodeStep(
   embeddingForward(gpu, st.ids, view.embed, x);
   view.layers.forEach((w, l) => {
     const attend = (q: Tensor, k: Tensor, v: Tensor, att: Tensor): Tensor => {
-      appendCache(gpu, k, st.ownK[l]!, s);
-      appendCache(gpu, v, st.ownV[l]!, s);
-      attentionDecode(gpu, q, { k: st.cache.k[l]!, v: st.cache.v[l]!, row: st.prefixRow, len: st.cache.len }, { k: st.ownK[l]!, v: st.ownV[l]!, len: ownLen }, att, { heads: cfg.numHeads, kvHeads: cfg.numKvHeads });
+      copyRows(gpu, k, 0, st.ownK[l]!, s * R, R, k.shape[1]!);
+      copyRows(gpu, v, 0, st.ownV[l]!, s * R, R, v.shape[1]!);
+      attentionDecode(gpu, q, { k: st.cache.k[l]!, v: st.cache.v[l]!, row: st.prefixRow, len: st.cache.len }, { k: st.ownK[l]!, v: st.ownV[l]!, len: ownLen }, att, { heads: cfg.numHeads, kvHeads: cfg.numKvHeads, rowsPerPrefix: st.G });
       return createTensor(gpu, [1], "f32", "gen.noLse");
     };
     const { out, saved } = layerForward(gpu, cfg, w, x, inp, attend);

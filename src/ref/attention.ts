@@ -181,8 +181,9 @@ export interface DecodePrefixRef {
   P: number;
 }
 
-/** The per-row source: k, v [B, S, Hkv*D], len [B]. */
+/** The per-row source: k, v, len [B]. */
 export interface DecodeOwnRef {
+  /** [S, B, Hkv*D], slot-major as the kernel's. */
   k: ArrayLike<number>;
   v: ArrayLike<number>;
   len: ArrayLike<number>;
@@ -210,7 +211,7 @@ export function attentionDecodeRef(
       }
       if (own) {
         const n = Math.min(own.len[b]!, own.S);
-        for (let j = 0; j < n; j++) rows.push({ kv: own.k, vv: own.v, at: ((b * own.S + j) * Hkv + hk) * D });
+        for (let j = 0; j < n; j++) rows.push({ kv: own.k, vv: own.v, at: ((j * B + b) * Hkv + hk) * D });
       }
       if (rows.length === 0) continue;
       const s = rows.map((r) => scale * dot(q, qi, r.kv, r.at, D));

@@ -221,6 +221,13 @@ describe("shared-prefix packing", () => {
   });
 });
 
+/** [B, S, F] row-major → [S, B, F] (the own cache's slot-major layout). */
+function slotMajor(a: Float32Array, B: number, S: number, F: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let b = 0; b < B; b++) for (let j = 0; j < S; j++) out.set(a.subarray((b * S + j) * F, (b * S + j + 1) * F), (j * B + b) * F);
+  return out;
+}
+
 describe("decode", () => {
   const H = 8;
   const Hkv = 2;
@@ -239,8 +246,8 @@ describe("decode", () => {
       for (let h = 0; h < H; h++) want.set(attentionRowRef(x.q, x.k, x.v, d, {}, b, h, t).out, (b * H + h) * D);
     }
     const q = tensorFrom(gpu, qd, [d.B, H * D]);
-    const k = tensorFrom(gpu, x.k, [d.B, d.T, Hkv * D]);
-    const v = tensorFrom(gpu, x.v, [d.B, d.T, Hkv * D]);
+    const k = tensorFrom(gpu, slotMajor(x.k, d.B, d.T, Hkv * D), [d.T, d.B, Hkv * D]);
+    const v = tensorFrom(gpu, slotMajor(x.v, d.B, d.T, Hkv * D), [d.T, d.B, Hkv * D]);
     const own = { k, v, len: tensorFrom(gpu, Uint32Array.from(L), [d.B], "u32") };
     // Own cache only.
     let out = poisoned(gpu, [d.B, H * D]);
@@ -274,7 +281,7 @@ describe("decode", () => {
       vo.set(x.v.subarray(b * w + P[b]! * r, b * w + L[b]! * r), b * w);
     }
     const split = { ...prefix, len: tensorFrom(gpu, Uint32Array.from(P, (_, rr) => P[row.indexOf(rr)]!), [d.B], "u32") };
-    const ownRest = { k: tensorFrom(gpu, ko, [d.B, d.T, Hkv * D]), v: tensorFrom(gpu, vo, [d.B, d.T, Hkv * D]), len: tensorFrom(gpu, Uint32Array.from(L, (n, b) => n - P[b]!), [d.B], "u32") };
+    const ownRest = { k: tensorFrom(gpu, slotMajor(ko, d.B, d.T, Hkv * D), [d.T, d.B, Hkv * D]), v: tensorFrom(gpu, slotMajor(vo, d.B, d.T, Hkv * D), [d.T, d.B, Hkv * D]), len: tensorFrom(gpu, Uint32Array.from(L, (n, b) => n - P[b]!), [d.B], "u32") };
     out = poisoned(gpu, [d.B, H * D]);
     attentionDecode(gpu, q, split, ownRest, out, { heads: H, kvHeads: Hkv, chunk: 48 });
     expectClose("decode.both", await readTensor(gpu, out), want, [d.B, H, D], 2e-6, 1e-4);
@@ -299,7 +306,7 @@ describe("decode", () => {
     attentionDecode(
       gpu, tensorFrom(gpu, qd, [G, H * Dh]),
       { k: tensorFrom(gpu, kp, [2, P, Hkv * Dh]), v: tensorFrom(gpu, vp, [2, P, Hkv * Dh]), row: tensorFrom(gpu, rowOf, [G], "u32"), len: tensorFrom(gpu, prefixLen, [2], "u32") },
-      { k: tensorFrom(gpu, ko, [G, S, Hkv * Dh]), v: tensorFrom(gpu, vo, [G, S, Hkv * Dh]), len: tensorFrom(gpu, lensU, [G], "u32") },
+      { k: tensorFrom(gpu, slotMajor(ko, G, S, Hkv * Dh), [S, G, Hkv * Dh]), v: tensorFrom(gpu, slotMajor(vo, G, S, Hkv * Dh), [S, G, Hkv * Dh]), len: tensorFrom(gpu, lensU, [G], "u32") },
       out, { heads: H, kvHeads: Hkv },
     );
     const got = await readTensor(gpu, out);
@@ -320,17 +327,52 @@ describe("decode", () => {
     }
     expectClose("decode.shared", got, want, [G, H, Dh], 2e-6, 1e-4);
     // And the twin of decode itself (the empty row included).
-    const twin = attentionDecodeRef(qd, { k: kp, v: vp, row: rowOf, len: prefixLen, P }, { k: ko, v: vo, len: lensU, S }, { B: G, H, Hkv, D: Dh });
+    const twin = attentionDecodeRef(qd, { k: kp, v: vp, row: rowOf, len: prefixLen, P }, { k: slotMajor(ko, G, S, Hkv * Dh), v: slotMajor(vo, G, S, Hkv * Dh), len: lensU, S }, { B: G, H, Hkv, D: Dh });
     expectClose("decode.twin", got, twin, [G, H, Dh], 2e-6, 1e-4);
+  });
+
+  test("rows that share a prefix read it together (rowsPerPrefix): the twin's result, bit for bit the one-row path's", async () => {
+    const gpu = await testGpu();
+    // G = 4 and D = 32: 4 rows x 4 heads per invocation; G = 6 and D = 64: 2 rows x 4 heads; G = 3: 1 row (odd group).
+    for (const [G, Dh, Hq] of [[4, 32, 8], [6, 64, 8], [3, 32, 4]] as const) {
+      const [Bp, P, S] = [3, 150, 70];
+      const B = Bp * G;
+      const F = Hkv * Dh;
+      const seed = 40 + G;
+      const kp = randomArray(Bp * P * F, seed);
+      const vp = randomArray(Bp * P * F, seed + 1);
+      const ko = randomArray(S * B * F, seed + 2);
+      const vo = randomArray(S * B * F, seed + 3);
+      const qd = randomArray(B * Hq * Dh, seed + 4);
+      const prefixLen = Uint32Array.of(P, 77, 1); // 3 chunks, 2 (the last partial), 1 key
+      const rowOf = Uint32Array.from({ length: B }, (_, r) => Math.floor(r / G));
+      const lens = Uint32Array.from({ length: B }, (_, r) => (r * 13) % (S + 1)); // 0 .. S, one row with none
+      const prefix = { k: tensorFrom(gpu, kp, [Bp, P, F]), v: tensorFrom(gpu, vp, [Bp, P, F]), row: tensorFrom(gpu, rowOf, [B], "u32"), len: tensorFrom(gpu, prefixLen, [Bp], "u32") };
+      const own = { k: tensorFrom(gpu, ko, [S, B, F]), v: tensorFrom(gpu, vo, [S, B, F]), len: tensorFrom(gpu, lens, [B], "u32") };
+      const q = tensorFrom(gpu, qd, [B, Hq * Dh]);
+      const shared = poisoned(gpu, [B, Hq * Dh]);
+      const alone = poisoned(gpu, [B, Hq * Dh]);
+      attentionDecode(gpu, q, prefix, own, shared, { heads: Hq, kvHeads: Hkv, rowsPerPrefix: G });
+      attentionDecode(gpu, q, prefix, own, alone, { heads: Hq, kvHeads: Hkv });
+      const got = (await readTensor(gpu, shared)) as Float32Array;
+      const want = attentionDecodeRef(qd, { k: kp, v: vp, row: rowOf, len: prefixLen, P }, { k: ko, v: vo, len: lens, S }, { B, H: Hq, Hkv, D: Dh });
+      expectClose(`decode.rowsPerPrefix${G}`, got, want, [B, Hq, Dh], 2e-6, 1e-4);
+      const one = (await readTensor(gpu, alone)) as Float32Array;
+      const differ = got.findIndex((x, i) => x !== one[i]);
+      if (differ >= 0) throw new Error(`decode.rowsPerPrefix${G}[${differ}]: shared ${got[differ]} one-row ${one[differ]}`);
+    }
+    const q = poisoned(gpu, [6, H * D]);
+    const prefix = { k: poisoned(gpu, [2, 4, Hkv * D]), v: poisoned(gpu, [2, 4, Hkv * D]), row: tensorFrom(gpu, Uint32Array.of(0, 0, 0, 1, 1, 1), [6], "u32"), len: tensorFrom(gpu, Uint32Array.of(4, 4), [2], "u32") };
+    expect(() => attentionDecode(gpu, q, prefix, undefined, poisoned(gpu, [6, H * D]), { heads: H, kvHeads: Hkv, rowsPerPrefix: 4 })).toThrow(/attentionDecode: rowsPerPrefix 4 must be a positive divisor of the 6 rows/);
   });
 
   test("mismatched shapes are an error naming the op and the shapes, before any dispatch", async () => {
     const gpu = await testGpu();
     const q = poisoned(gpu, [2, H * D]);
     const out = poisoned(gpu, [2, H * D]);
-    const own = { k: poisoned(gpu, [3, 10, Hkv * D]), v: poisoned(gpu, [3, 10, Hkv * D]), len: tensorFrom(gpu, Uint32Array.of(1, 2, 3), [3], "u32") };
+    const own = { k: poisoned(gpu, [10, 3, Hkv * D]), v: poisoned(gpu, [10, 3, Hkv * D]), len: tensorFrom(gpu, Uint32Array.of(1, 2, 3), [3], "u32") };
     const before = gpu.recorder.total;
-    expect(() => attentionDecode(gpu, q, undefined, own, out, { heads: H, kvHeads: Hkv })).toThrow(/attentionDecode: own must be .*q \[2, 512\].*own k \[3, 10, 128\]/);
+    expect(() => attentionDecode(gpu, q, undefined, own, out, { heads: H, kvHeads: Hkv })).toThrow(/attentionDecode: own must be .*q \[2, 512\].*own k \[10, 3, 128\]/);
     expect(() => attentionDecode(gpu, q, undefined, undefined, out, { heads: H, kvHeads: Hkv })).toThrow(/attentionDecode: needs a prefix cache, an own cache, or both/);
     expect(gpu.recorder.total).toBe(before);
   });
