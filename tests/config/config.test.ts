@@ -11,6 +11,7 @@ import { LongrlError } from "../../src/util/errors.ts";
 const DEMO = "configs/demo.yaml";
 const QWEN = "configs/qwen2.5-0.5b.yaml";
 const DEMO_COPY = "configs/demo-copy.yaml";
+const DEMO_512 = "configs/demo-512.yaml";
 
 /** The error loadRunConfig throws, checked to be a one-line usage error. */
 function errorOf(opts: LoadOptions): string {
@@ -101,8 +102,35 @@ describe("run config: defaults and shipped files", () => {
     expect(copyCfg.data.sftSynth.kinds).toEqual(["lookup", "choice"]);
   });
 
+  test("configs/demo-512.yaml is demo-copy.yaml with RL and eval on lookups of at most 512 tokens, and differs from it only there", () => {
+    const copyCfg = loadRunConfig({ file: DEMO_COPY });
+    const cfg = loadRunConfig({ file: DEMO_512 });
+    const copy = new Map(leaves(copyCfg));
+    const long = new Map(leaves(cfg));
+    const changed = [...long.keys()].filter((k) => long.get(k) !== copy.get(k));
+    expect(changed.sort()).toEqual(
+      [
+        "data.synth.maxTokens",
+        "data.evalSynth.n",
+        "data.evalSynth.maxTokens",
+        "rl.batchSize",
+        "rl.miniBatchSize",
+        "rl.lr",
+        "curriculum.phases.*.maxPromptTokens",
+        "curriculum.phases.*.steps",
+        "eval.maxItems",
+      ].sort(),
+    );
+    expect(cfg.curriculum.phases).toEqual([{ maxPromptTokens: 384, steps: 15 }, { maxPromptTokens: 512, steps: 15 }]);
+    expect(cfg.eval.lengthBuckets).toEqual([256, 384, 512]); // leaves() sees arrays by their first element:
+    expect(copyCfg.eval.lengthBuckets).toEqual([256, 512, 1024]); // these two, and the kinds, are checked here
+    expect(copyCfg.data.evalSynth.kinds).toEqual(["lookup", "choice"]);
+    expect(cfg.data.evalSynth.kinds).toEqual(["lookup"]);
+    expect(cfg.data.synth.maxTokens).toBe(cfg.curriculum.phases.at(-1)!.maxPromptTokens);
+  });
+
   test("resolved configs round-trip through configToYaml", () => {
-    for (const opts of [{ file: DEMO }, { file: QWEN }, { file: DEMO_COPY }, { file: DEMO, sets: ["rl.clipHigh=0.28", "data.synth.maxTokens=1500", "curriculum.phases.3={maxPromptTokens: 1500, steps: 2}", "outputDir=runs/123"] }]) {
+    for (const opts of [{ file: DEMO }, { file: QWEN }, { file: DEMO_COPY }, { file: DEMO_512 }, { file: DEMO, sets: ["rl.clipHigh=0.28", "data.synth.maxTokens=1500", "curriculum.phases.3={maxPromptTokens: 1500, steps: 2}", "outputDir=runs/123"] }]) {
       const cfg = loadRunConfig(opts);
       const yaml = configToYaml(cfg);
       expect(YAML.parse(yaml).reward.overlong).not.toHaveProperty("maxResponseTokens"); // derived, so left out
