@@ -167,6 +167,8 @@ export interface EvalOptions {
   maxResponseTokens: number;
   /** 0 = every held-out record. */
   maxItems: number;
+  /** Prompts sampled together in one generate call (each with samplesPerItem rows); the samples do not depend on it. */
+  promptsPerCall: number;
   /** Upper bounds of the prompt-length buckets scores are reported in; strictly increasing. */
   lengthBuckets: number[];
 }
@@ -293,6 +295,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     topP: 0.95,
     maxResponseTokens: 10_000, // as in training
     maxItems: 0,
+    promptsPerCall: 16, // ours: 1.3x faster evals than 4 on lavapipe, the same samples (README); RL samples rl.batchSize prompts at once
     lengthBuckets: [1024, 4096, 8192, 16384, 32768], // ours; powers of two up to Qwen2.5's window
   },
 };

@@ -16,9 +16,6 @@ import { mix32 } from "../util/rng.ts";
 import { runError } from "../util/errors.ts";
 import { type EvalSample, type EvalTable, aggregateEval, middleTruncate } from "./metrics.ts";
 
-/** Prompts decoded together (each with samplesPerItem rows). */
-const PROMPTS_PER_CALL = 4;
-
 export interface EvalRun {
   gpu: Gpu;
   cfg: RunConfig;
@@ -48,8 +45,8 @@ export async function runEval(r: EvalRun, label: string, opts: EvalOptions, dir?
   const samples: EvalSample[] = [];
   const lines: string[] = [];
   const seed = labelSeed(r.cfg.seed, label);
-  for (let i = 0; i < items.length; i += PROMPTS_PER_CALL) {
-    const chunk = items.slice(i, i + PROMPTS_PER_CALL);
+  for (let i = 0; i < items.length; i += opts.promptsPerCall) {
+    const chunk = items.slice(i, i + opts.promptsPerCall);
     const prompts = chunk.map((e) => middleTruncate(e.promptIds, window));
     const outs = await generate(r.gpu, r.model, r.params, prompts, {
       n: opts.samplesPerItem, maxNewTokens: opts.maxResponseTokens, temperature: opts.temperature, topP: opts.topP,
@@ -73,7 +70,7 @@ export async function runEval(r: EvalRun, label: string, opts: EvalOptions, dir?
       });
       lines.push(JSON.stringify({ id: e.record.id, data_source: e.record.dataSource, sample: o.sample, prompt_tokens: e.promptIds.length, response: texts[j], pred: res.pred, answer: e.record.answer, rule: res.rule, judge: res.judge, hybrid: res.hybrid, em: res.em, f1: res.f1, response_tokens: o.ids.length, finish: o.finish }));
     });
-    onItem?.(Math.min(items.length, i + PROMPTS_PER_CALL), items.length);
+    onItem?.(Math.min(items.length, i + opts.promptsPerCall), items.length);
   }
   const table = aggregateEval(samples, { bucketEdges: opts.lengthBuckets, ks: opts.kValues });
   if (dir) {

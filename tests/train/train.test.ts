@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { loadRunConfig } from "../../src/config/load.ts";
 import { loadCheckpoint } from "../../src/model/checkpoint.ts";
 import { releaseParams } from "../../src/model/params.ts";
+import { runEval } from "../../src/eval/run.ts";
 import { runTrain } from "../../src/train/run.ts";
 import { prepareData } from "../../src/train/data.ts";
 import { latestCheckpoint, type Session } from "../../src/train/session.ts";
@@ -52,6 +53,23 @@ test("a run writes finite metrics, eval tables, a report and a loadable checkpoi
   expect(JSON.parse(readFileSync(join(ckpt, "trainer_state.json"), "utf8")).stage).toBe("done");
   const { params } = await loadCheckpoint(gpu, ckpt);
   releaseParams(gpu, params);
+});
+
+test("eval.promptsPerCall changes how many prompts are sampled together, not the samples", async () => {
+  const gpu = await testGpu();
+  const dir = join(root, "full"); // the run above
+  const { config, params } = await loadCheckpoint(gpu, latestCheckpoint(dir)!);
+  const data = prepareData(cfg, join(dir, "longrl_vocab.json"), { evalOnly: true });
+  const outs = [1, 2, 16].map((n) => join(root, `eval-${n}`));
+  for (const [i, n] of [1, 2, 16].entries()) {
+    const opts = { ...cfg.eval, maxItems: 3, samplesPerItem: 3, kValues: [1, 3], maxResponseTokens: 12, promptsPerCall: n };
+    await runEval({ gpu, cfg, model: config, params, data, judge: null }, "eval", opts, outs[i]);
+  }
+  releaseParams(gpu, params);
+  const lines = outs.map((d) => readFileSync(join(d, "eval.jsonl"), "utf8"));
+  expect(lines[0]!.trim().split("\n")).toHaveLength(9);
+  expect(lines[1]).toBe(lines[0]!);
+  expect(lines[2]).toBe(lines[0]!);
 });
 
 test("--stop-after then --resume gives the uninterrupted run's metrics", async () => {
