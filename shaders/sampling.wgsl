@@ -1,6 +1,6 @@
 // Next-token sampling from logits [B, V], one workgroup per row: temperature τ, then top-k, then
 // top-p on the renormalized top-k distribution (Hugging Face's warper order), then one draw
-// from a counter-based generator keyed by (seed, step, row0 + row). τ = 0: greedy argmax, ties to
+// from a counter-based generator keyed by (seed, step, row0 + row_ids[row]). τ = 0: greedy argmax, ties to
 // the lowest id.
 // Sets without a sort: the kept set is {j : key(x_j) ≥ K}, key = the f32's bits mapped to an
 // order-preserving u32. Top-k: K = the largest key with count(key ≥ K) ≥ k (the k-th largest
@@ -31,6 +31,7 @@ override WG: u32 = 64u; // ≤ 256, a power of two
 @group(0) @binding(2) var<storage, read_write> ids: array<u32>;
 @group(0) @binding(3) var<storage, read_write> logp_sample: array<f32>;
 @group(0) @binding(4) var<storage, read_write> logp_policy: array<f32>;
+@group(0) @binding(5) var<storage, read> row_ids: array<u32>; // each row's generator row: a caller that drops rows keeps their draws
 
 var<workgroup> red_f: array<f32, 256>;
 var<workgroup> red_u: array<u32, 256>;
@@ -202,7 +203,7 @@ fn sample_tokens(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   }
   red_f[lid] = part;
   workgroupBarrier();
-  let u = uniform01(p.seed, p.step, p.row0 + r, 0u);
+  let u = uniform01(p.seed, p.step, p.row0 + row_ids[r], 0u);
   if (lid == 0u) {
     var total = 0.0;
     for (var l = 0u; l < WG; l++) { total += red_f[l]; }

@@ -6,7 +6,7 @@ import type { Gpu } from "../gpu/context.ts";
 import { dispatch } from "../gpu/recorder.ts";
 import { packParams } from "../gpu/params.ts";
 import { shader } from "../gpu/pipeline.ts";
-import { type Tensor, shapeString } from "../gpu/tensor.ts";
+import { type Tensor, releaseTensor, shapeString, tensorFrom } from "../gpu/tensor.ts";
 import { runError } from "../util/errors.ts";
 import source from "../../shaders/sampling.wgsl" with { type: "text" };
 
@@ -23,6 +23,8 @@ export interface SamplingOptions {
   seed?: number;
   step?: number;
   rowOffset?: number;
+  /** u32 [B]: row b draws as row rowIds[b] (default b), so a call over a subset of the rows draws what the full call would. */
+  rowIds?: Tensor;
 }
 
 export interface SamplingOutputs {
@@ -61,14 +63,17 @@ export function sampleTokens(gpu: Gpu, logits: Tensor, out: SamplingOutputs, opt
     if (!isU32(v)) throw runError(`sampleTokens: ${name} must be an integer in [0, 2^32), got ${v}`);
   }
   if (V === 0) throw runError(`sampleTokens: empty vocabulary (${desc})`);
+  if (opts.rowIds && (opts.rowIds.size !== B || opts.rowIds.dtype !== "u32")) throw runError(`sampleTokens: rowIds must be u32 [B] (${desc}, rowIds ${shapeString(opts.rowIds.shape)})`);
   if (B === 0) return;
+  const rowIds = opts.rowIds ?? tensorFrom(gpu, Uint32Array.from({ length: B }, (_, b) => b), [B], "u32", "sampleTokens.rowIds");
   dispatch(gpu, {
     op: "sampleTokens",
     shader: SAMPLING,
     entry: "sample_tokens",
     constants: { WG: gpu.isSoftware ? 64 : 256 },
     params: packParams([B, V, topK, seed, step, rowOffset], [temperature, topP]),
-    bindings: [logits, out.ids, out.logpSample, out.logpPolicy],
+    bindings: [logits, out.ids, out.logpSample, out.logpPolicy, rowIds],
     workgroups: B,
   });
+  if (!opts.rowIds) releaseTensor(gpu, rowIds);
 }

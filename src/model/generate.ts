@@ -4,13 +4,16 @@
 // (seed, step, row); stops on EOS ids, stop strings, or max new tokens. Returns each sample's
 // tokens with their log-probs under softmax(logits / temperature), the policy's, which is what
 // GRPO's old log-probs are (equal to a full forward's: tests/model/generate.test.ts).
+// Finished rows leave: once at most half of the rows decoding are live, the rest of the call decodes
+// only the live ones (their caches gathered into smaller tensors; each row keeps its own draws), so
+// one long sample does not keep a whole batch of finished ones computing. The samples are the same.
 // Letters: Bp prompts, Tp longest prompt, G samples per prompt, R = Bp·G rows, S new-token capacity,
 // C channels, V vocab, F = Hkv·D.
 import { type Gpu, type Tensor, copyRows, createTensor, maxBindingBytes, prefixView, readTensor, releaseTensor, reshape, sync, tensorFrom, zeroTensor } from "../gpu/index.ts";
 import { encoderForCopy } from "../gpu/recorder.ts";
 import { attentionDecode } from "../kernels/attention_decode.ts";
 import { embeddingForward } from "../kernels/embedding.ts";
-import { matmul } from "../kernels/matmul.ts";
+import { MATVEC_MAX_ROWS, matmul } from "../kernels/matmul.ts";
 import { rmsnormForward } from "../kernels/rmsnorm.ts";
 import { sampleTokens } from "../kernels/sampling.ts";
 import { chatStopTokens, type LoadedTokenizer } from "../tokenizer/index.ts";
@@ -42,6 +45,8 @@ export interface GenerateOptions {
   onStep?: (step: number, live: number) => void;
   /** LM-head rows per logits block (default: lmHeadBlockRows for the adapter; tests set it small). */
   lmHeadBlockRows?: number;
+  /** Drop finished rows from the decode batch (default true; false decodes every row to the end, for tests). */
+  compact?: boolean;
 }
 
 export type FinishReason = "eos" | "stop" | "length";
@@ -191,44 +196,73 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
   const blockRows = opts.lmHeadBlockRows ?? lmHeadBlockRows(maxBinding, cfg.hiddenSize, cfg.vocabSize);
   const head = headOf(gpu, cfg, params, blockRows);
   const cache = prefill(gpu, cfg, params, prompts, G, head);
-  const prefixRow = tensorFrom(gpu, Array.from({ length: R }, (_, r) => Math.floor(r / G)), [R], "u32", "gen.prefixRow");
+  // The rows decoding now: rows[i] is the full call's row of computed row i (all R until some finish).
+  let rows = Array.from({ length: R }, (_, r) => r);
+  let prefixRow = tensorFrom(gpu, rows.map((r) => Math.floor(r / G)), [R], "u32", "gen.prefixRow");
   // Slot-major [S, R, F]: step s appends every row's key as one block (rows s·R .. s·R + R − 1).
-  const ownK = view.layers.map(() => createTensor(gpu, [S, R, F], "f32", "gen.ownK"));
-  const ownV = view.layers.map(() => createTensor(gpu, [S, R, F], "f32", "gen.ownV"));
+  let ownK = view.layers.map(() => createTensor(gpu, [S, R, F], "f32", "gen.ownK"));
+  let ownV = view.layers.map(() => createTensor(gpu, [S, R, F], "f32", "gen.ownV"));
   for (const t of [...ownK, ...ownV]) zeroTensor(gpu, t);
-  const ids = createTensor(gpu, [R], "u32", "gen.ids");
-  const logpSample = createTensor(gpu, [R], "f32", "gen.logpSample");
-  const logpPolicy = createTensor(gpu, [R], "f32", "gen.logpPolicy");
+  let ids = createTensor(gpu, [R], "u32", "gen.ids");
+  let logpSample = createTensor(gpu, [R], "f32", "gen.logpSample");
+  let logpPolicy = createTensor(gpu, [R], "f32", "gen.logpPolicy");
+  let rowIds: Tensor | undefined; // u32 [rows]: rows, for the sampler's draws once some left
+  // Fewer than MATVEC_MAX_ROWS + 1 rows would switch the matmuls to another variant (other roundings): stay above.
+  const minRows = R > MATVEC_MAX_ROWS ? MATVEC_MAX_ROWS + 1 : R;
   const stopIds = new Set(opts.stopIds ?? []);
   const out: Sample[] = Array.from({ length: R }, (_, r) => ({ prompt: Math.floor(r / G), sample: r % G, ids: [], logps: [], finish: "length" as FinishReason }));
   const live = new Array<boolean>(R).fill(true);
   let logits = cache.logits;
   try {
     for (let s = 0; s < S; s++) {
-      sampleTokens(gpu, logits, { ids, logpSample, logpPolicy }, { temperature: opts.temperature, topK: opts.topK ?? 0, topP: opts.topP ?? 1, seed: opts.seed, step: s, rowOffset: opts.rowOffset ?? 0 });
+      sampleTokens(gpu, logits, { ids, logpSample, logpPolicy }, { temperature: opts.temperature, topK: opts.topK ?? 0, topP: opts.topP ?? 1, seed: opts.seed, step: s, rowOffset: opts.rowOffset ?? 0, rowIds });
       releaseTensor(gpu, logits);
       const got = (await readTensor(gpu, ids)) as Uint32Array;
       const lp = (await readTensor(gpu, logpPolicy)) as Float32Array;
       let liveCount = 0;
-      for (let r = 0; r < R; r++) {
-        if (!live[r]) continue;
+      rows.forEach((r, i) => {
+        if (!live[r]) return;
         const o = out[r]!;
-        o.ids.push(got[r]!);
-        o.logps.push(lp[r]!);
-        if (stopIds.has(got[r]!)) o.finish = "eos";
+        o.ids.push(got[i]!);
+        o.logps.push(lp[i]!);
+        if (stopIds.has(got[i]!)) o.finish = "eos";
         else if (opts.stopStrings?.length && opts.decode) {
           const tail = opts.decode(o.ids.slice(-STOP_WINDOW));
           if (opts.stopStrings.some((x) => tail.includes(x))) o.finish = "stop";
         }
         if (o.finish !== "length") live[r] = false;
         else liveCount++;
-      }
+      });
       opts.onStep?.(s, liveCount);
       if (liveCount === 0 || s === S - 1) break;
-      logits = decodeStep(gpu, cfg, params, { cache, prefixRow, ownK, ownV, ids, step: s, prompts, G, head });
+      if (opts.compact !== false && liveCount <= rows.length / 2 && rows.length > minRows) {
+        // Keep the live rows (padded with finished ones up to minRows), in order; gather their state.
+        const keep = rows.map((r, i) => (live[r] ? i : -1)).filter((i) => i >= 0);
+        for (let i = 0; keep.length < minRows; i++) if (!live[rows[i]!]) keep.push(i);
+        keep.sort((a, b) => a - b);
+        const Rc = rows.length;
+        const Rn = keep.length;
+        const slots = tensorFrom(gpu, Uint32Array.from({ length: S * Rn }, (_, x) => Math.floor(x / Rn) * Rc + keep[x % Rn]!), [S * Rn], "u32", "gen.keep");
+        const gather = (t: Tensor): Tensor => {
+          const g = createTensor(gpu, [S, Rn, F], "f32", t.label);
+          embeddingForward(gpu, slots, reshape(t, [S * Rc, F]), reshape(g, [S * Rn, F]));
+          releaseTensor(gpu, t);
+          return g;
+        };
+        ownK = ownK.map(gather);
+        ownV = ownV.map(gather);
+        rows = keep.map((i) => rows[i]!);
+        for (const t of [slots, prefixRow, ids, logpSample, logpPolicy, ...(rowIds ? [rowIds] : [])]) releaseTensor(gpu, t);
+        prefixRow = tensorFrom(gpu, rows.map((r) => Math.floor(r / G)), [Rn], "u32", "gen.prefixRow");
+        ids = tensorFrom(gpu, keep.map((i) => got[i]!), [Rn], "u32", "gen.ids");
+        logpSample = createTensor(gpu, [Rn], "f32", "gen.logpSample");
+        logpPolicy = createTensor(gpu, [Rn], "f32", "gen.logpPolicy");
+        rowIds = tensorFrom(gpu, rows, [Rn], "u32", "gen.rowIds");
+      }
+      logits = decodeStep(gpu, cfg, params, { cache, prefixRow, ownK, ownV, ids, step: s, rowPrompt: rows.map((r) => Math.floor(r / G)), share: rows.length === R ? G : 1, prompts, head });
     }
   } finally {
-    for (const t of [logits, ...("blocks" in head ? head.blocks : []), ...cache.k, ...cache.v, cache.len, prefixRow, ...ownK, ...ownV, ids, logpSample, logpPolicy]) if (!t.released) releaseTensor(gpu, t);
+    for (const t of [logits, ...("blocks" in head ? head.blocks : []), ...cache.k, ...cache.v, cache.len, prefixRow, ...ownK, ...ownV, ids, logpSample, logpPolicy, ...(rowIds ? [rowIds] : [])]) if (!t.released) releaseTensor(gpu, t);
     await sync(gpu, "generate");
   }
   return out;
@@ -237,12 +271,16 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
 /** Feeds the tokens sampled at step s (at position len + s) and returns the next logits [R, V]. */
 function decodeStep(
   gpu: Gpu, cfg: ModelConfig, params: Params,
-  st: { cache: PrefixCache; prefixRow: Tensor; ownK: Tensor[]; ownV: Tensor[]; ids: Tensor; step: number; prompts: readonly (readonly number[])[]; G: number; head: Head },
+  st: {
+    cache: PrefixCache; prefixRow: Tensor; ownK: Tensor[]; ownV: Tensor[]; ids: Tensor; step: number; prompts: readonly (readonly number[])[];
+    /** Each row's prompt; rows i·share .. i·share + share − 1 read the same one. */
+    rowPrompt: readonly number[]; share: number; head: Head;
+  },
 ): Tensor {
   const view = modelView(cfg, params);
   const R = st.ids.size;
   const s = st.step;
-  const positions = tensorFrom(gpu, Array.from({ length: R }, (_, r) => st.prompts[Math.floor(r / st.G)]!.length + s), [R], "u32", "gen.positions");
+  const positions = tensorFrom(gpu, st.rowPrompt.map((p) => st.prompts[p]!.length + s), [R], "u32", "gen.positions");
   const ownLen = tensorFrom(gpu, new Array<number>(R).fill(s + 1), [R], "u32", "gen.ownLen");
   const inp: LayerInputs = { B: R, T: 1, positions, attention: { heads: cfg.numHeads, kvHeads: cfg.numKvHeads } };
   let x = createTensor(gpu, [R, cfg.hiddenSize], "f32", "gen.x");
@@ -251,7 +289,7 @@ function decodeStep(
     const attend = (q: Tensor, k: Tensor, v: Tensor, att: Tensor): Tensor => {
       copyRows(gpu, k, 0, st.ownK[l]!, s * R, R, k.shape[1]!);
       copyRows(gpu, v, 0, st.ownV[l]!, s * R, R, v.shape[1]!);
-      attentionDecode(gpu, q, { k: st.cache.k[l]!, v: st.cache.v[l]!, row: st.prefixRow, len: st.cache.len }, { k: st.ownK[l]!, v: st.ownV[l]!, len: ownLen }, att, { heads: cfg.numHeads, kvHeads: cfg.numKvHeads, rowsPerPrefix: st.G });
+      attentionDecode(gpu, q, { k: st.cache.k[l]!, v: st.cache.v[l]!, row: st.prefixRow, len: st.cache.len }, { k: st.ownK[l]!, v: st.ownV[l]!, len: ownLen }, att, { heads: cfg.numHeads, kvHeads: cfg.numKvHeads, rowsPerPrefix: st.share });
       return createTensor(gpu, [1], "f32", "gen.noLse");
     };
     const { out, saved } = layerForward(gpu, cfg, w, x, inp, attend);

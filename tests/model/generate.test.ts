@@ -79,6 +79,24 @@ test("EOS ids and stop strings end a sample; the others run to the limit", async
   expect(decode(byString[0]!.ids).endsWith(marker)).toBe(true);
 });
 
+test("finished rows leave the batch: the samples and log-probs are those of decoding every row to the end", async () => {
+  await setup();
+  const three = [...prompts, [7, 7, 1, 40, 2, 11, 19]];
+  // 3 prompts x 8 = 24 rows; three stop ids end rows at scattered steps, so the live rows fall to half and below.
+  const opts = { n: 8, maxNewTokens: 24, temperature: 1, seed: 31, stopIds: [4, 17, 30] };
+  const full = await generate(gpu, cfg, params, three, { ...opts, compact: false });
+  const lens = full.map((x) => x.ids.length);
+  const liveAt = (s: number) => lens.filter((n) => n > s + 1).length; // rows still decoding after step s
+  expect(lens.filter((n) => n === 24).length).toBeGreaterThan(0); // some row runs to the end
+  expect(Array.from({ length: 23 }, (_, s) => liveAt(s)).some((n) => n > 0 && n <= 6)).toBe(true); // below the 9-row floor: two compactions
+  const compact = await generate(gpu, cfg, params, three, opts);
+  compact.forEach((x, r) => {
+    expect([x.prompt, x.sample, x.finish]).toEqual([full[r]!.prompt, full[r]!.sample, full[r]!.finish]);
+    expect(x.ids).toEqual(full[r]!.ids);
+    expect(x.logps).toEqual(full[r]!.logps); // bit for bit
+  });
+});
+
 test("a prompt past the model's positions is refused with the fix", async () => {
   await setup();
   const small = { ...cfg, maxPositions: 8 };
