@@ -159,6 +159,25 @@ describe("sampling", () => {
     releaseTensor(gpu, logits);
   }, SLOW);
 
+  test("rowIds: a call over some of the rows draws what the full call drew for them", async () => {
+    const gpu = await testGpu();
+    const [B, V] = [40, 1003];
+    const lv = randomArray(B * V, 31, 1);
+    const opts = { temperature: 1, topP: 0.95, seed: 7, step: 5, rowOffset: 3 };
+    const full = await sample(gpu, tensorFrom(gpu, lv, [B, V]), opts);
+    const keep = [2, 5, 6, 17, 39];
+    const sub = new Float32Array(keep.length * V);
+    keep.forEach((r, i) => sub.set(lv.subarray(r * V, (r + 1) * V), i * V));
+    const rowIds = tensorFrom(gpu, Uint32Array.from(keep), [keep.length], "u32");
+    const part = await sample(gpu, tensorFrom(gpu, sub, [keep.length, V]), { ...opts, rowIds });
+    expect(Array.from(part.ids)).toEqual(keep.map((r) => full.ids[r]!));
+    expect(Array.from(part.logpPolicy)).toEqual(keep.map((r) => full.logpPolicy[r]!));
+    const plain = await sample(gpu, tensorFrom(gpu, sub, [keep.length, V]), opts); // rows 0..4's draws instead
+    expect(Array.from(plain.ids).filter((id, i) => id !== part.ids[i]).length).toBeGreaterThan(2);
+    const outs = { ids: tensorFrom(gpu, new Uint32Array(5), [5], "u32"), logpSample: tensorFrom(gpu, new Float32Array(5), [5]), logpPolicy: tensorFrom(gpu, new Float32Array(5), [5]) };
+    expect(() => sampleTokens(gpu, tensorFrom(gpu, sub, [keep.length, V]), outs, { rowIds: tensorFrom(gpu, Uint32Array.of(1), [1], "u32") })).toThrow(/sampleTokens: rowIds must be u32 \[B\]/);
+  }, SLOW);
+
   test("same seed → same bits; another seed or step → other ids", async () => {
     const gpu = await testGpu();
     const [B, V] = [64, 1003];
