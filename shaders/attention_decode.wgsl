@@ -33,7 +33,7 @@ override D: u32 = 64u; // head dim, a multiple of 4, at most 128
 override PREFIX: bool = false; // this dispatch covers the prefix chunks (else the own-cache chunks)
 override HG: u32 = 1u; // query heads per invocation, all of one kv head's group: 1, 2 or 4
 const KB = 8u;
-override RG: u32 = 1u; // rows per invocation, all reading one prefix row: 1, 2 or 4 (RG·HG·D <= 256)
+override RG: u32 = 1u; // rows per invocation, all reading one prefix row: 1, 2 or 4 (RG·HG·D <= 256, RG·HG <= 8)
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4f>;
@@ -92,10 +92,10 @@ fn attention_decode_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_work
   }
   // Every variable is declared here, outside the loops (see shaders/attention_common.wgsl).
   var acc: array<vec4f, 64>; // acc[q * D4 + d]
-  var m: array<f32, 16>;
-  var l: array<f32, 16>;
-  var alpha: array<f32, 16>;
-  var s: array<f32, 64>;    // s[q * 4 + jj]: scores of the block's 4 keys, then exp(s - m)
+  var m: array<f32, 8>;      // per query (NQ <= 8)
+  var l: array<f32, 8>;
+  var alpha: array<f32, 8>;
+  var s: array<f32, 64>;    // s[q * KB + jj]: scores of the block's KB keys, then exp(s - m)
   var kv: array<vec4f, 8>;
   var a: vec4f;
   var mx: f32;
@@ -106,7 +106,7 @@ fn attention_decode_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_work
     m[g] = NEG;
     l[g] = 0.0;
   }
-  // Blocks of 4 keys, each loaded once for the NQ queries; one rescale of acc per block. Keys past
+  // Blocks of KB keys, each loaded once for the NQ queries; one rescale of acc per block. Keys past
   // hi are read clamped and masked. q is re-read per use rather than kept in registers: with q
   // held too (another NQ·D floats live) lavapipe spilled heavily and took 7 s to compile, not 1.4.
   for (var j0 = lo; j0 < hi; j0 += KB) {

@@ -111,7 +111,8 @@ export function attentionDecode(gpu: Gpu, q: Tensor, prefix: DecodePrefix | unde
   const none = dummy(gpu);
   // Heads per invocation: the largest of 4, 2, 1 that divides the group size H / Hkv, within 256 floats.
   const HG = [4, 2, 1].find((g) => (H / Hkv) % g === 0 && g * D <= 256)!;
-  // Rows per invocation over the prefix: the largest of 4, 2, 1 that divides rowsPerPrefix (and so B), within the same 256.
+  // Rows per invocation over the prefix: the largest of 4, 2, 1 that divides rowsPerPrefix (and so B), within the same
+  // 256 floats and at most 8 queries (the shader's per-query arrays).
   const share = opts.rowsPerPrefix ?? 1;
   if (!(Number.isInteger(share) && share > 0 && B % share === 0)) throw runError(`${op}: rowsPerPrefix ${share} must be a positive divisor of the ${B} rows (${desc})`);
   const RG = prefix ? [4, 2, 1].find((r) => share % r === 0 && r * HG * D <= 256 && r * HG <= 8)! : 1;

@@ -196,9 +196,12 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
   const blockRows = opts.lmHeadBlockRows ?? lmHeadBlockRows(maxBinding, cfg.hiddenSize, cfg.vocabSize);
   const head = headOf(gpu, cfg, params, blockRows);
   const cache = prefill(gpu, cfg, params, prompts, G, head);
-  // The rows decoding now: rows[i] is the full call's row of computed row i (all R until some finish).
+  // The rows decoding now: rows[i] is the full call's row of computed row i (all R until some finish),
+  // rowPrompt[i] its prompt, rowIds the same rows on the GPU for the sampler's draws.
   let rows = Array.from({ length: R }, (_, r) => r);
-  let prefixRow = tensorFrom(gpu, rows.map((r) => Math.floor(r / G)), [R], "u32", "gen.prefixRow");
+  let rowPrompt = rows.map((r) => Math.floor(r / G));
+  let prefixRow = tensorFrom(gpu, rowPrompt, [R], "u32", "gen.prefixRow");
+  let rowIds = tensorFrom(gpu, rows, [R], "u32", "gen.rowIds");
   // Slot-major [S, R, F]: step s appends every row's key as one block (rows s·R .. s·R + R − 1).
   let ownK = view.layers.map(() => createTensor(gpu, [S, R, F], "f32", "gen.ownK"));
   let ownV = view.layers.map(() => createTensor(gpu, [S, R, F], "f32", "gen.ownV"));
@@ -206,7 +209,6 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
   let ids = createTensor(gpu, [R], "u32", "gen.ids");
   let logpSample = createTensor(gpu, [R], "f32", "gen.logpSample");
   let logpPolicy = createTensor(gpu, [R], "f32", "gen.logpPolicy");
-  let rowIds: Tensor | undefined; // u32 [rows]: rows, for the sampler's draws once some left
   // Fewer than MATVEC_MAX_ROWS + 1 rows would switch the matmuls to another variant (other roundings): stay above.
   const minRows = R > MATVEC_MAX_ROWS ? MATVEC_MAX_ROWS + 1 : R;
   const stopIds = new Set(opts.stopIds ?? []);
@@ -252,17 +254,18 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
         ownK = ownK.map(gather);
         ownV = ownV.map(gather);
         rows = keep.map((i) => rows[i]!);
-        for (const t of [slots, prefixRow, ids, logpSample, logpPolicy, ...(rowIds ? [rowIds] : [])]) releaseTensor(gpu, t);
-        prefixRow = tensorFrom(gpu, rows.map((r) => Math.floor(r / G)), [Rn], "u32", "gen.prefixRow");
+        rowPrompt = rows.map((r) => Math.floor(r / G));
+        for (const t of [slots, prefixRow, ids, logpSample, logpPolicy, rowIds]) releaseTensor(gpu, t);
+        prefixRow = tensorFrom(gpu, rowPrompt, [Rn], "u32", "gen.prefixRow");
         ids = tensorFrom(gpu, keep.map((i) => got[i]!), [Rn], "u32", "gen.ids");
         logpSample = createTensor(gpu, [Rn], "f32", "gen.logpSample");
         logpPolicy = createTensor(gpu, [Rn], "f32", "gen.logpPolicy");
         rowIds = tensorFrom(gpu, rows, [Rn], "u32", "gen.rowIds");
       }
-      logits = decodeStep(gpu, cfg, params, { cache, prefixRow, ownK, ownV, ids, step: s, rowPrompt: rows.map((r) => Math.floor(r / G)), share: rows.length === R ? G : 1, prompts, head });
+      logits = decodeStep(gpu, cfg, params, { cache, prefixRow, ownK, ownV, ids, step: s, rowPrompt, share: rows.length === R ? G : 1, prompts, head });
     }
   } finally {
-    for (const t of [logits, ...("blocks" in head ? head.blocks : []), ...cache.k, ...cache.v, cache.len, prefixRow, ...ownK, ...ownV, ids, logpSample, logpPolicy, ...(rowIds ? [rowIds] : [])]) if (!t.released) releaseTensor(gpu, t);
+    for (const t of [logits, ...("blocks" in head ? head.blocks : []), ...cache.k, ...cache.v, cache.len, prefixRow, ...ownK, ...ownV, ids, logpSample, logpPolicy, rowIds]) if (!t.released) releaseTensor(gpu, t);
     await sync(gpu, "generate");
   }
   return out;

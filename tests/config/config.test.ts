@@ -34,6 +34,12 @@ function leaves(v: unknown, path = ""): [string, unknown][] {
   return [[path, v]];
 }
 
+/** The leaf paths whose values differ between two configs (arrays by their first element). */
+function changedLeaves(base: unknown, cfg: unknown): string[] {
+  const was = new Map(leaves(base));
+  return leaves(cfg).filter(([k, v]) => v !== was.get(k)).map(([k]) => k).sort();
+}
+
 describe("run config: defaults and shipped files", () => {
   test("defaults load, with the overlong L taken from rl.maxResponseTokens", () => {
     const cfg = loadRunConfig();
@@ -79,10 +85,7 @@ describe("run config: defaults and shipped files", () => {
   test("configs/demo-copy.yaml is the demo plus the copy stage, and differs from it only in the copy pipeline's settings", () => {
     const demoCfg = loadRunConfig({ file: DEMO });
     const copyCfg = loadRunConfig({ file: DEMO_COPY });
-    const demo = new Map(leaves(demoCfg));
-    const copy = new Map(leaves(copyCfg));
-    const changed = [...copy.keys()].filter((k) => copy.get(k) !== demo.get(k));
-    expect(changed.sort()).toEqual(
+    expect(changedLeaves(demoCfg, copyCfg)).toEqual(
       [
         "model.fresh.initializerRange",
         "data.synth.reasoning",
@@ -95,8 +98,8 @@ describe("run config: defaults and shipped files", () => {
         "sft.lr",
       ].sort(),
     );
-    expect(copy.get("model.fresh.initializerRange")).toBe(0.05);
-    expect(copy.get("pretrain.enable")).toBe(true);
+    expect(copyCfg.model.fresh.initializerRange).toBe(0.05);
+    expect(copyCfg.pretrain.enable).toBe(true);
     expect(copyCfg.data.synth.kinds).toEqual(["lookup"]); // leaves() sees arrays by their first element
     expect(demoCfg.data.synth.kinds).toEqual(["lookup", "choice"]);
     expect(copyCfg.data.sftSynth.kinds).toEqual(["lookup", "choice"]);
@@ -105,10 +108,7 @@ describe("run config: defaults and shipped files", () => {
   test("configs/demo-512.yaml is demo-copy.yaml with RL and eval on lookups of at most 512 tokens, and differs from it only there", () => {
     const copyCfg = loadRunConfig({ file: DEMO_COPY });
     const cfg = loadRunConfig({ file: DEMO_512 });
-    const copy = new Map(leaves(copyCfg));
-    const long = new Map(leaves(cfg));
-    const changed = [...long.keys()].filter((k) => long.get(k) !== copy.get(k));
-    expect(changed.sort()).toEqual(
+    expect(changedLeaves(copyCfg, cfg)).toEqual(
       [
         "data.synth.maxTokens",
         "data.evalSynth.n",
