@@ -14,6 +14,7 @@ import { dataCommand } from "./commands/data.ts";
 import { tokenizeCommand } from "./commands/tokenize.ts";
 import { scoreCommand } from "./commands/score.ts";
 import { generateCommand } from "./commands/generate.ts";
+import { compareCommand } from "./commands/compare.ts";
 import { evalCommand, rlCommand, sftCommand, trainCommand } from "./commands/train.ts";
 
 export async function main(argv: string[]): Promise<number> {
@@ -39,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(sftCommand)
     .command(rlCommand)
     .command(evalCommand)
+    .command(compareCommand)
     .demandCommand(1, "name a command; `longrl --help` lists them")
     .strict()
     .recommendCommands()

@@ -1,0 +1,39 @@
+// `longrl compare A.jsonl B.jsonl`: two evals of the same items, item by item (src/eval/compare.ts). The
+// question it answers: did checkpoint B score higher than checkpoint A on this eval set, beyond the noise?
+import type { Argv, CommandModule } from "yargs";
+import { compareEvals, formatCompare, readEvalItems } from "../eval/compare.ts";
+import { usageError } from "../util/errors.ts";
+import type { Writer } from "./verify.ts";
+
+export interface CompareArgs {
+  a: string;
+  b: string;
+  buckets?: string;
+  json: boolean;
+}
+
+/** "256,384,512" → [256, 384, 512]; the eval table's own check then rejects edges that do not increase. */
+export function parseBuckets(text: string): number[] {
+  const parts = text.split(/[\s,]+/).filter((s) => s !== "");
+  const edges = parts.map(Number);
+  const bad = parts.findIndex((s, i) => !/^\d+$/.test(s) || edges[i]! < 1 || (i > 0 && edges[i]! <= edges[i - 1]!));
+  if (bad >= 0) throw usageError(`--buckets: '${parts[bad]}' is not an increasing positive prompt length; give e.g. --buckets 256,384,512`);
+  return edges;
+}
+
+export function runCompare(a: CompareArgs, out: Writer = process.stdout): void {
+  const rows = compareEvals(readEvalItems(a.a), readEvalItems(a.b), a.buckets === undefined ? [] : parseBuckets(a.buckets));
+  out.write(a.json ? `${JSON.stringify(rows)}\n` : formatCompare(rows, `hybrid accuracy per item: A = ${a.a}, B = ${a.b}`));
+}
+
+export const compareCommand: CommandModule<{}, CompareArgs> = {
+  command: "compare <a> <b>",
+  describe: "compare two evals of the same items item by item: B - A in points, its paired standard error, items up/down",
+  builder: (y: Argv<{}>) =>
+    y
+      .positional("a", { type: "string", demandOption: true, describe: "eval/<label>.jsonl of the baseline (e.g. after-sft.jsonl)" })
+      .positional("b", { type: "string", demandOption: true, describe: "eval/<label>.jsonl of the same items under another checkpoint" })
+      .option("buckets", { type: "string", describe: "prompt-length bucket edges, e.g. 256,384,512 (default: all items only)" })
+      .option("json", { type: "boolean", default: false, describe: "print the rows as JSON" }) as unknown as Argv<CompareArgs>,
+  handler: (a) => runCompare(a),
+};

@@ -1,0 +1,103 @@
+// Paired comparison of two evals of the same items (`longrl compare A.jsonl B.jsonl`): each item's hybrid
+// accuracy (the mean over its samples) in A and in B, and the per-item differences B - A summarized as a mean,
+// its paired standard error sd(d) / sqrt(n), and how many items went up, down or stayed. Two checkpoints
+// scored on one eval set differ item by item far less than two independent evals would, so this resolves
+// smaller changes than comparing the two accuracy figures. Pure apart from reading the files.
+import { readFileSync } from "node:fs";
+import { usageError } from "../util/errors.ts";
+import { bucketLabels, bucketOf } from "./metrics.ts";
+
+/** One item of an eval file: its prompt length and the hybrid scores of its samples. */
+export interface ItemScores {
+  dataSource: string;
+  id: string;
+  promptTokens: number;
+  hybrid: number[];
+}
+
+/** Reads eval/<label>.jsonl (src/eval/run.ts writes it): items keyed by (data_source, id), in file order. */
+export function readEvalItems(path: string): Map<string, ItemScores> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw usageError(`${path}: cannot read the eval file; give an eval/<label>.jsonl written by longrl eval or train`);
+  }
+  const items = new Map<string, ItemScores>();
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    const where = `${path}:${i + 1}`;
+    let rec: Record<string, unknown>;
+    try {
+      rec = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw usageError(`${where}: not a JSON line; give an eval/<label>.jsonl written by longrl eval or train`);
+    }
+    const { id, data_source: source, prompt_tokens: tokens, hybrid } = rec;
+    if (typeof id !== "string" || typeof source !== "string") throw usageError(`${where}: needs string fields "id" and "data_source" (an eval sample line)`);
+    if (typeof tokens !== "number" || !Number.isInteger(tokens) || tokens < 0) throw usageError(`${where}: "prompt_tokens" must be a non-negative integer`);
+    if (typeof hybrid !== "number" || !Number.isFinite(hybrid)) throw usageError(`${where}: "hybrid" must be a finite number`);
+    const key = JSON.stringify([source, id]);
+    const item = items.get(key);
+    if (!item) items.set(key, { dataSource: source, id, promptTokens: tokens, hybrid: [hybrid] });
+    else {
+      if (item.promptTokens !== tokens) throw usageError(`${where}: item ${source}/${id} has prompt_tokens ${tokens} here and ${item.promptTokens} on an earlier line`);
+      item.hybrid.push(hybrid);
+    }
+  });
+  if (items.size === 0) throw usageError(`${path}: no eval samples in the file`);
+  return items;
+}
+
+export interface CompareRow {
+  /** A length bucket label ("≤256", "257–384") or "all". */
+  label: string;
+  items: number;
+  /** Mean over items of each item's mean hybrid score, in A and in B. */
+  a: number;
+  b: number;
+  /** Mean of the per-item differences b - a, and its standard error sd / sqrt(n) (0 for one item). */
+  diff: number;
+  se: number;
+  up: number;
+  down: number;
+  same: number;
+}
+
+/**
+ * Pairs the items of two evals and summarizes b - a per length bucket (non-empty ones, in edge order) and over
+ * all. Both evals must hold the same items: a missing item is an error naming one of them, not a silent drop.
+ */
+export function compareEvals(a: Map<string, ItemScores>, b: Map<string, ItemScores>, bucketEdges: readonly number[] = []): CompareRow[] {
+  const name = (it: ItemScores) => `${it.dataSource}/${it.id}`;
+  for (const [key, it] of a) if (!b.has(key)) throw usageError(`compare: item ${name(it)} is in the first eval and not in the second; compare two evals of the same data`);
+  for (const [key, it] of b) if (!a.has(key)) throw usageError(`compare: item ${name(it)} is in the second eval and not in the first; compare two evals of the same data`);
+  const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const pairs = [...a].map(([key, it]) => ({ bucket: bucketOf(it.promptTokens, bucketEdges), a: mean(it.hybrid), b: mean(b.get(key)!.hybrid) }));
+  const summarize = (label: string, ps: typeof pairs): CompareRow => {
+    const d = ps.map((p) => p.b - p.a);
+    const diff = mean(d);
+    const variance = d.length > 1 ? d.reduce((s, x) => s + (x - diff) ** 2, 0) / (d.length - 1) : 0;
+    return {
+      label, items: ps.length, a: mean(ps.map((p) => p.a)), b: mean(ps.map((p) => p.b)), diff, se: Math.sqrt(variance / d.length),
+      up: d.filter((x) => x > 0).length, down: d.filter((x) => x < 0).length, same: d.filter((x) => x === 0).length,
+    };
+  };
+  const rows: CompareRow[] = [];
+  bucketLabels(bucketEdges).forEach((label, i) => {
+    const ps = pairs.filter((p) => p.bucket === i);
+    if (ps.length > 0 && bucketEdges.length > 0) rows.push(summarize(`len ${label}`, ps));
+  });
+  rows.push(summarize("all", pairs));
+  return rows;
+}
+
+/** Fixed-width text: accuracies and the difference in percentage points, one decimal. */
+export function formatCompare(rows: readonly CompareRow[], title: string): string {
+  const pct = (x: number) => (100 * x).toFixed(1);
+  const header = ["group", "items", "A %", "B %", "B-A pts", "± se", "up", "down", "same"];
+  const cells = rows.map((r) => [r.label, String(r.items), pct(r.a), pct(r.b), `${r.diff > 0 ? "+" : ""}${pct(r.diff)}`, pct(r.se), String(r.up), String(r.down), String(r.same)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (cs: readonly string[]) => cs.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  return `${[title, line(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n")}\n`;
+}
