@@ -101,6 +101,11 @@ export interface DynamicSamplingOptions {
   enable: boolean;
   /** Rounds of drawing prompts before a step goes ahead with a short batch (and says so). */
   maxRounds: number;
+  /**
+   * A mini-batch short of miniBatchSize groups (kept groups ran out) gets its gradient scaled by
+   * groups / miniBatchSize, as if the missing groups were there with advantage 0; false = a full step.
+   */
+  scaleShortBatch: boolean;
 }
 
 export interface RlOptions {
@@ -272,6 +277,8 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     dynamicSampling: {
       enable: true, // DAPO dynamic sampling, on in QwenLong-L1
       maxRounds: 10, // verl DAPO max_num_gen_batches
+      // ours: verl never trains on a short batch (it draws until full or stops); off keeps the measured demos' runs
+      scaleShortBatch: false,
     },
     rolloutLogInterval: 10, // ours
   },

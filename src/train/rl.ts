@@ -160,6 +160,9 @@ async function update(s: Session, seqs: Seq[], prompts: readonly (readonly numbe
   const o = s.cfg.rl;
   const { gpu, model, params, grads } = s;
   const denom = seqs.reduce((n, q) => n + q.ids.length, 0);
+  // The gradient's normalizer: the mini-batch's token count, or (scaleShortBatch) that count grown to a full
+  // mini-batch's, so that a short one moves the policy in proportion to the groups it has. Metrics keep denom.
+  const gradDenom = o.dynamicSampling.scaleShortBatch ? (denom * o.miniBatchSize) / new Set(seqs.map((q) => q.group)).size : denom;
   // Each micro-batch's stat sums go to a row of one tensor, read back once after the update is recorded.
   const mbs = microBatches(seqs, o.microBatchSize, prompts);
   const partSums = createTensor(gpu, [mbs.length, STAT_ROWS], "f32", "rl.partSums");
@@ -185,7 +188,7 @@ async function update(s: Session, seqs: Seq[], prompts: readonly (readonly numbe
     const stats = createTensor(gpu, [STAT_ROWS, M], "f32", "rl.stats");
     const sumT = createTensor(gpu, [STAT_ROWS], "f32", "rl.sums");
     policyLoss(gpu, { logp: res.logp, logpOld, adv, weight, refLogp, entropy: res.entropy }, { dlogp, dentropy, stats, sums: sumT }, {
-      clipLow: o.clipLow, clipHigh: o.clipHigh, entropyCoef: o.entropyCoef, klCoef: o.klCoef, denom,
+      clipLow: o.clipLow, clipHigh: o.clipHigh, entropyCoef: o.entropyCoef, klCoef: o.klCoef, denom: gradDenom,
     });
     modelBackward(gpu, model, params, grads, res, { dlogp, dentropy: o.entropyCoef !== 0 ? dentropy : undefined });
     copyRows(gpu, sumT, 0, partSums, p, 1, STAT_ROWS);

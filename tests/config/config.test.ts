@@ -170,7 +170,7 @@ describe("run config: --set overrides", () => {
 
   test("a mapping merges into its section; later --set wins", () => {
     const cfg = load("rl.dynamicSampling={maxRounds: 2}", "rl.groupSize=4", "rl.groupSize=16");
-    expect(cfg.rl.dynamicSampling).toEqual({ enable: true, maxRounds: 2 });
+    expect(cfg.rl.dynamicSampling).toEqual({ enable: true, maxRounds: 2, scaleShortBatch: false });
     expect(cfg.rl.groupSize).toBe(16);
   });
 

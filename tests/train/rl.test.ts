@@ -161,6 +161,28 @@ test("micro-batch size does not change an update (token-level mean over the mini
   }
 });
 
+test("scaleShortBatch: a mini-batch short of groups gets the gradient scaled by groups / miniBatchSize; the metrics do not change", async () => {
+  const gpu = await testGpu();
+  const one = (scale: boolean) => loadRunConfig({
+    text: YAML,
+    sets: ["rl.batchSize=4", "rl.miniBatchSize=4", "rl.dynamicSampling.maxRounds=1", `rl.dynamicSampling.scaleShortBatch=${scale}`,
+      "sft.enable=false", "rl.klCoef=0", "curriculum.phases.0.steps=1", "curriculum.phases.1.steps=0"],
+  });
+  const lines: Line[] = [];
+  for (const scale of [false, true]) {
+    const dir = join(root, `short-${scale}`);
+    expect(await runTrain(gpu, one(scale), dir, opts)).toBe(0);
+    lines.push(runMetrics(dir).find((l) => l.stage === "rl")!);
+  }
+  const [off, on] = lines as [Line, Line];
+  const kept = off.groups_kept as number;
+  expect(kept).toBeGreaterThan(0);
+  expect(kept).toBeLessThan(4); // a short batch, or this test shows nothing
+  expect(on.groups_kept).toBe(kept);
+  expect(on.grad_norm as number).toBeCloseTo(((off.grad_norm as number) * kept) / 4, 5);
+  for (const k of ["loss", "pg_loss", "entropy", "clip_frac"]) expect(on[k] as number).toBeCloseTo(off[k] as number, 6);
+});
+
 test("a judge endpoint that is down does not stop RL: the rule score stands, failures are counted", async () => {
   const gpu = await testGpu();
   const down = loadRunConfig({
