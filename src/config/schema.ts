@@ -94,6 +94,20 @@ export interface PretrainOptions extends SupervisedOptions {
   /** Items per list, uniform in [minItems, maxItems]. */
   minItems: number;
   maxItems: number;
+  /** Fraction of the copy lists that are random digit strings (src/data/synthCopy.ts); 0 = none. */
+  digitShare: number;
+  /** Recitations (src/data/synthCopy.ts) shuffled in with the copy lists; records 0 = none. */
+  recite: ReciteSection;
+}
+
+export interface ReciteSection {
+  /** Recitations to train on (32 more are held out), generated from the run's seed + 1000. */
+  records: number;
+  /** Prompt tokens of their documents, uniform in [minTokens, maxTokens]. */
+  minTokens: number;
+  maxTokens: number;
+  /** Passages each recitation quotes. */
+  lines: number;
 }
 
 export interface DynamicSamplingOptions {
@@ -240,6 +254,8 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     records: 3000, // ours; 1000 steps x 8 lists see each about 2.7 times
     minItems: 6, // ours; lists of 6-16 names, places and years: 15-73 cl100k tokens to copy, median 42 (measured on 3000 lists)
     maxItems: 16,
+    digitShare: 0, // ours; off: lists of the world's items only
+    recite: { records: 0, minTokens: 64, maxTokens: 512, lines: 6 }, // ours; off: copy lists only
   },
   sft: {
     enable: true, // the paper's warm-up before RL

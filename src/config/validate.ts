@@ -184,6 +184,11 @@ function crossCheck(c: RunConfig, at: (paths: string[]) => string): void {
     if (o.batchSize % o.microBatchSize !== 0) fail(`${key}.microBatchSize`, `${o.microBatchSize} does not divide ${key}.batchSize ${o.batchSize}`, `${key}.batchSize`);
   }
   if (c.pretrain.maxItems < c.pretrain.minItems) fail("pretrain.maxItems", `${c.pretrain.maxItems} < pretrain.minItems ${c.pretrain.minItems}; raise it`, "pretrain.minItems");
+  const rc = c.pretrain.recite;
+  if (rc.maxTokens < rc.minTokens) fail("pretrain.recite.maxTokens", `${rc.maxTokens} < pretrain.recite.minTokens ${rc.minTokens}; raise it`, "pretrain.recite.minTokens");
+  if (fresh && rc.records > 0 && rc.maxTokens >= c.model.fresh.maxPositions) {
+    fail("pretrain.recite.maxTokens", `${rc.maxTokens} >= model.fresh.maxPositions ${c.model.fresh.maxPositions} leaves no room for the quoted lines; lower it`, "model.fresh.maxPositions");
+  }
   if (c.sft.maxTokens <= c.data.sftMaxPromptTokens) {
     fail("sft.maxTokens", `${c.sft.maxTokens} <= data.sftMaxPromptTokens ${c.data.sftMaxPromptTokens} leaves no room for a response; raise it`, "data.sftMaxPromptTokens");
   }

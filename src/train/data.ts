@@ -9,7 +9,7 @@ import { loadRecords } from "../data/load.ts";
 import { buildPrompt, goldResponse } from "../data/prompt.ts";
 import type { DocRecord } from "../data/record.ts";
 import { generateRecords } from "../data/synth.ts";
-import { generateCopyRecords } from "../data/synthCopy.ts";
+import { generateCopyRecords, generateRecitations } from "../data/synthCopy.ts";
 import { applyChatTemplate, chatStopTokens, chooseChatFormat, type ChatFormat, loadBaseTokenizer, loadTokenizer, type LoadedTokenizer, TIKTOKEN_NAMES } from "../tokenizer/index.ts";
 import { buildCompactVocab, COMPACT_VOCAB_FILE, compactTokenizer, type CompactVocab, loadCompactVocab, saveCompactVocab } from "../tokenizer/compact.ts";
 import { usageError } from "../util/errors.ts";
@@ -36,12 +36,12 @@ export interface RunData {
   eval: Example[];
   /** SFT's own records (data.sftTrain or data.sftSynth); undefined: SFT draws from `train`. */
   sft?: Example[];
-  /** The pretraining stage's copy lists (pretrain.enable) and 32 held-out ones; empty otherwise. */
+  /** The pretraining stage's copy lists and recitations (pretrain.enable) and 32 held-out ones of each kind; empty otherwise. */
   pretrain: Example[];
   pretrainEval: Example[];
 }
 
-/** Copy lists held out for the pretraining stage's held-out loss. */
+/** Copy lists (and as many recitations) held out for the pretraining stage's held-out loss. */
 export const PRETRAIN_HELD_OUT = 32;
 
 function records(cfg: RunConfig, which: "train" | "eval" | "sft", base: LoadedTokenizer): DocRecord[] {
@@ -75,18 +75,23 @@ export function prepareData(cfg: RunConfig, vocabFile: string, opts: { evalOnly?
   const held = records(cfg, "eval", base);
   const ownSft = !opts.evalOnly && cfg.sft.enable && (cfg.data.sftTrain !== "" || cfg.data.sftSynth.n > 0);
   const sft = ownSft ? records(cfg, "sft", base) : [];
-  const copy = opts.evalOnly || !cfg.pretrain.enable ? [] : generateCopyRecords({ n: cfg.pretrain.records + PRETRAIN_HELD_OUT, minItems: cfg.pretrain.minItems, maxItems: cfg.pretrain.maxItems, seed: cfg.seed });
+  const pre = !opts.evalOnly && cfg.pretrain.enable;
+  const copy = pre ? generateCopyRecords({ n: cfg.pretrain.records + PRETRAIN_HELD_OUT, minItems: cfg.pretrain.minItems, maxItems: cfg.pretrain.maxItems, seed: cfg.seed, digitShare: cfg.pretrain.digitShare }) : [];
+  const rc = cfg.pretrain.recite;
+  // seed + 1000: documents apart from data.synth's, data.evalSynth's and data.sftSynth's generator seeds (0, 1, 2)
+  const recite = pre && rc.records > 0 ? generateRecitations({ ...rc, n: rc.records + PRETRAIN_HELD_OUT, seed: (cfg.seed + 1000) % 2 ** 32, tokenizer: cfg.tokenizer.name || "cl100k_base" }, base) : [];
   const trainTexts = train.map((r) => texts(r, chat, cfg.tokenizer.think));
   const evalTexts = held.map((r) => texts(r, chat, cfg.tokenizer.think));
   const sftTexts = sft.map((r) => texts(r, chat, cfg.tokenizer.think));
   const copyTexts = copy.map((r) => texts(r, chat, cfg.tokenizer.think));
+  const reciteTexts = recite.map((r) => texts(r, chat, cfg.tokenizer.think));
   let tokenizer: LoadedTokenizer = base;
   let vocab: CompactVocab | undefined;
   if (fresh && cfg.tokenizer.compactVocab) {
     if (existsSync(vocabFile)) ({ vocab, tokenizer } = loadCompactVocab(vocabFile));
     else {
       // The eval texts are included: the vocabulary is a tokenizer, not a label (unseen ids would fall back to bytes).
-      const all = [...trainTexts, ...evalTexts, ...sftTexts, ...copyTexts].flatMap((t) => [t.prompt, t.response]);
+      const all = [...trainTexts, ...evalTexts, ...sftTexts, ...copyTexts, ...reciteTexts].flatMap((t) => [t.prompt, t.response]);
       vocab = buildCompactVocab(base, all);
       saveCompactVocab(vocabFile, vocab);
       tokenizer = compactTokenizer(base, vocab);
@@ -102,6 +107,7 @@ export function prepareData(cfg: RunConfig, vocabFile: string, opts: { evalOnly?
     goldIds: [...tokenizer.encode(t.response), stopIds[0]!],
   });
   const copyExamples = copy.map((r, i) => tokenize(r, copyTexts[i]!));
+  const reciteExamples = recite.map((r, i) => tokenize(r, reciteTexts[i]!));
   return {
     tokenizer,
     chat,
@@ -111,8 +117,8 @@ export function prepareData(cfg: RunConfig, vocabFile: string, opts: { evalOnly?
     train: train.map((r, i) => tokenize(r, trainTexts[i]!)),
     eval: held.map((r, i) => tokenize(r, evalTexts[i]!)),
     sft: ownSft ? sft.map((r, i) => tokenize(r, sftTexts[i]!)) : undefined,
-    pretrain: copyExamples.slice(0, cfg.pretrain.records),
-    pretrainEval: copyExamples.slice(cfg.pretrain.records),
+    pretrain: [...copyExamples.slice(0, cfg.pretrain.records), ...reciteExamples.slice(0, rc.records)],
+    pretrainEval: [...copyExamples.slice(cfg.pretrain.records), ...reciteExamples.slice(rc.records)],
   };
 }
 

@@ -87,17 +87,26 @@ async function microStep(s: Session, batch: Example[], w: number, scale?: number
 /** Eval records the held-out loss is measured on (the first that fit; fixed, so the figures compare). */
 const HELD_OUT_ITEMS = 32;
 
-/** Held-out response loss (no gradient) over `held`. */
-async function heldOutLoss(s: Session, held: Example[], microBatchSize: number): Promise<number | null> {
-  if (held.length === 0) return null;
-  let sum = 0;
-  let tokens = 0;
-  for (let i = 0; i < held.length; i += microBatchSize) {
-    const part = held.slice(i, i + microBatchSize);
-    sum += (await microStep(s, part, 0)).response;
-    tokens += part.reduce((n, e) => n + e.goldIds.length, 0);
+/**
+ * Held-out response loss (no gradient) over `held`: eval_loss over all of it, and with more than one data
+ * source (pretraining's copy lists and recitations) eval_loss_<source> for each, e.g. eval_loss_synth_recite.
+ */
+async function heldOutLoss(s: Session, held: Example[], microBatchSize: number): Promise<Record<string, number>> {
+  const bySource = new Map<string, { sum: number; tokens: number }>();
+  for (const e of held) if (!bySource.has(e.record.dataSource)) bySource.set(e.record.dataSource, { sum: 0, tokens: 0 });
+  for (const [source, acc] of bySource) {
+    const part = held.filter((e) => e.record.dataSource === source);
+    for (let i = 0; i < part.length; i += microBatchSize) {
+      const mb = part.slice(i, i + microBatchSize);
+      acc.sum += (await microStep(s, mb, 0)).response;
+      acc.tokens += mb.reduce((n, e) => n + e.goldIds.length, 0);
+    }
   }
-  return -sum / tokens;
+  if (bySource.size === 0) return {};
+  const all = [...bySource.values()].reduce((a, b) => ({ sum: a.sum + b.sum, tokens: a.tokens + b.tokens }));
+  const out: Record<string, number> = { eval_loss: -all.sum / all.tokens };
+  if (bySource.size > 1) for (const [source, acc] of bySource) out[`eval_loss_${source}`] = -acc.sum / acc.tokens;
+  return out;
 }
 
 /** What a supervised stage trains on and how: SFT on the run's records, or pretraining on copy lists. */
@@ -150,8 +159,7 @@ export async function runSft(s: Session, onStep?: (step: number, fields: Record<
     const fields: Record<string, number> = { loss: -sums.response / tokens, lr, grad_norm: gradNorm, response_tokens: tokens, tokens_per_s: seqTokens / seconds, seconds };
     if (w > 0) fields.prompt_loss = -sums.prompt / promptTokens;
     if ((o.evalInterval > 0 && st.stageStep % o.evalInterval === 0) || st.stageStep === o.steps) {
-      const loss = await heldOutLoss(s, held, o.microBatchSize);
-      if (loss !== null) fields.eval_loss = loss;
+      Object.assign(fields, await heldOutLoss(s, held, o.microBatchSize));
     }
     logMetrics(s, { stage: name, phase: null, step: st.globalStep, stage_step: st.stageStep, epoch: cursor.epoch, ...fields });
     onStep?.(st.stageStep, fields);

@@ -234,6 +234,7 @@ describe("run config: errors are one line naming the place, the field and the fi
     ["malformed YAML names file and line", { file: "x.yaml", text: "seed: 1\nrl:\n  groupSize: [8\nsft: {}\n" }, "x.yaml:4: malformed YAML: Flow sequence in block collection must be sufficiently indented and end with a ]"],
     ["duplicate key", { file: "x.yaml", text: "seed: 1\nseed: 2\n" }, "x.yaml:2: malformed YAML: Map keys must be unique"],
     ["top level not a mapping", { file: "x.yaml", text: "- 1\n" }, "x.yaml: the top level must be a mapping of keys (seed: 1, rl: {...}), got [1]"],
+    ["recitation lengths", { sets: ["pretrain.recite.maxTokens=32"] }, "--set pretrain.recite.maxTokens=32: pretrain.recite.maxTokens 32 < pretrain.recite.minTokens 64; raise it"],
     ["missing file", { file: "configs/nope.yaml" }, "configs/nope.yaml: cannot read the config file (ENOENT); check the path"],
   ];
   for (const [name, opts, want] of cases) {

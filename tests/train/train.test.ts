@@ -147,6 +147,25 @@ test("pretrain: copy lists before SFT, their own stage in the metrics, the vocab
   expect(runMetrics(resumed)).toEqual(lines);
 });
 
+test("pretrain.recite: recitations join the copy lists, and the held-out loss is given per kind and over both", async () => {
+  const gpu = await testGpu();
+  const sets = ["eval.enable=false", "sft.enable=false", "rl.enable=false", "pretrain.enable=true", "pretrain.steps=2", "pretrain.records=6", "pretrain.recite={records: 5, minTokens: 64, maxTokens: 160, lines: 3}", "pretrain.batchSize=4", "pretrain.microBatchSize=2", "pretrain.evalInterval=0"];
+  const c = loadRunConfig({ text: YAML, sets });
+  const dir = join(root, "recite");
+  mkdirSync(dir, { recursive: true });
+  const data = prepareData(c, join(dir, "longrl_vocab.json"));
+  const kinds = (xs: { record: { dataSource: string } }[]) => xs.map((e) => e.record.dataSource);
+  expect(kinds(data.pretrain)).toEqual([...Array(6).fill("synth_copy"), ...Array(5).fill("synth_recite")]);
+  expect(kinds(data.pretrainEval)).toEqual([...Array(32).fill("synth_copy"), ...Array(32).fill("synth_recite")]);
+  expect(await runTrain(gpu, c, join(root, "recite-run"), opts)).toBe(0);
+  const last = runMetrics(join(root, "recite-run")).at(-1)!;
+  const [all, copy, recite] = [last.eval_loss, last.eval_loss_synth_copy, last.eval_loss_synth_recite] as number[];
+  for (const x of [all, copy, recite]) expect(Number.isFinite(x)).toBe(true);
+  // eval_loss is the token-weighted mean of the two: between them
+  expect(all).toBeGreaterThan(Math.min(copy!, recite!));
+  expect(all).toBeLessThan(Math.max(copy!, recite!));
+});
+
 test("data.sftSynth: SFT draws from its own records when n > 0, else from the train records", () => {
   const own = loadRunConfig({ text: YAML, sets: ["data.sftSynth={n: 6, minTokens: 64, maxTokens: 128, seed: 9, kinds: [lookup]}"] });
   const dir = join(root, "sft-own");
