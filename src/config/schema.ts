@@ -242,7 +242,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   },
   pretrain: {
     enable: false, // a pretrained model copies already; configs/demo.yaml turns it on for its fresh model
-    steps: 1000, // ours; on the demo's model at lr 3e-3 the copy loss dropped (to ~0.3) in 2 of 9 runs, depending on the initialization; batch 32 x 400 steps reached 0.46 and 0.80 in two seeds; with model.fresh.initializerRange 0.05 (configs/demo-copy.yaml) 0.17-0.40 at this batch in 4 of 4 runs (README)
+    steps: 1000, // ours; on the demo's model at lr 3e-3 the copy loss dropped (to ~0.3) in 2 of 9 runs, depending on the initialization; batch 32 x 400 steps reached 0.46 and 0.80 in two seeds; with model.fresh.initializerRange 0.05 (configs/demo-copy.yaml) 0.17-0.40 at this batch in 4 of 4 runs (docs/demo/history.md)
     batchSize: 8, // ours
     microBatchSize: 4, // ours
     lr: 3e-3, // ours; a from-scratch rate (the demo's SFT uses 2e-3)
