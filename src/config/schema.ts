@@ -162,6 +162,11 @@ export interface CurriculumPhase {
 export interface CurriculumOptions {
   /** false = one phase over all lengths up to the largest maxPromptTokens, for the sum of the steps. */
   enable: boolean;
+  /**
+   * true = phase k trains on every prompt of at most phases[k].maxPromptTokens (0 < tokens <= L(k)), not
+   * only those above the previous phase's limit: each phase's pool holds the earlier phases' prompts too.
+   */
+  cumulative: boolean;
   phases: CurriculumPhase[];
 }
 
@@ -300,6 +305,8 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   },
   curriculum: {
     enable: true,
+    // QwenLong-L1's phases are disjoint length ranges; true keeps the shorter prompts in each later phase (ours)
+    cumulative: false,
     // QwenLong-L1 phase I (20K input, 10K output); its phase II (60K) needs a model with a longer window.
     phases: [{ maxPromptTokens: 20_000, steps: 200 }], // steps: ours
   },

@@ -1,5 +1,6 @@
 // Curriculum phases: phase k trains on records with L(k−1) < prompt tokens <= L(k) (design §5;
-// QwenLong-L1's progressive context scaling, 20K then 60K). Pure: no GPU, no IO.
+// QwenLong-L1's progressive context scaling, 20K then 60K), or, cumulative, on every record of at
+// most L(k) tokens. Pure: no GPU, no IO.
 import type { CurriculumPhase } from "../config/schema.ts";
 import { usageError } from "../util/errors.ts";
 
@@ -12,9 +13,9 @@ export interface PromptRecord {
 export interface PhasePlan<R extends PromptRecord> {
   /** The phases trained: the configured ones, or one covering all of them when the curriculum is off. */
   phases: CurriculumPhase[];
-  /** pools[k]: phase k's records, in input order. */
+  /** pools[k]: phase k's records, in input order (cumulative: pools[k-1] is a subsequence of pools[k]). */
   pools: R[][];
-  /** (lo, hi] prompt-token bounds of each phase; the first lo is 0. */
+  /** (lo, hi] prompt-token bounds of each phase; the first lo is 0, and every lo is 0 when cumulative. */
   bounds: [number, number][];
   /** Records longer than the last phase's maxPromptTokens (not trained on; report the count). */
   excluded: number;
@@ -35,22 +36,25 @@ function checkPhases(phases: readonly CurriculumPhase[]): void {
 
 /**
  * Splits records into phase pools. With curriculum false, one phase holds every record up to the
- * last limit and trains for the summed steps. A phase with no records is an error naming it.
+ * last limit and trains for the summed steps. Cumulative, phase k's pool is every record of at most
+ * L(k) tokens. A phase with no records is an error naming it.
  */
-export function partitionPhases<R extends PromptRecord>(records: readonly R[], phases: readonly CurriculumPhase[], curriculum = true): PhasePlan<R> {
+export function partitionPhases<R extends PromptRecord>(
+  records: readonly R[], phases: readonly CurriculumPhase[], curriculum = true, cumulative = false,
+): PhasePlan<R> {
   checkPhases(phases);
   const used: CurriculumPhase[] = curriculum
     ? phases.map((p) => ({ ...p }))
     : [{ maxPromptTokens: phases[phases.length - 1]!.maxPromptTokens, steps: phases.reduce((s, p) => s + p.steps, 0) }];
-  const bounds = used.map((p, k): [number, number] => [k === 0 ? 0 : used[k - 1]!.maxPromptTokens, p.maxPromptTokens]);
+  const bounds = used.map((p, k): [number, number] => [k === 0 || cumulative ? 0 : used[k - 1]!.maxPromptTokens, p.maxPromptTokens]);
   const pools: R[][] = used.map(() => []);
   let excluded = 0;
   for (const r of records) {
     if (!Number.isFinite(r.promptTokens) || r.promptTokens < 0) throw usageError(`record ${r.id}: promptTokens ${r.promptTokens} must be a count >= 0`);
     // The first phase also takes a 0-token prompt (its lower bound is open only in name).
-    const k = bounds.findIndex(([, hi]) => r.promptTokens <= hi);
+    const k = used.findIndex((p) => r.promptTokens <= p.maxPromptTokens);
     if (k < 0) excluded++;
-    else pools[k]!.push(r);
+    else for (let j = k; j < (cumulative ? used.length : k + 1); j++) pools[j]!.push(r);
   }
   pools.forEach((pool, k) => {
     if (pool.length > 0) return;

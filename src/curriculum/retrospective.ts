@@ -153,14 +153,19 @@ export function samplerState(s: Sampler<PromptRecord>): SamplerState {
   return { ...s.state };
 }
 
-/** Earlier phases' prompts with r < 1 and their weights 1 / max(r, 1/G), in pool order. */
+/**
+ * Earlier phases' prompts with r < 1 and their weights 1 / max(r, 1/G), in pool order, each once
+ * (cumulative pools hold a prompt in several phases).
+ */
 export function retroPool<R extends PromptRecord>(s: Sampler<R>): { records: R[]; weights: number[] } {
   const records: R[] = [];
   const weights: number[] = [];
+  const seen = new Set<string>();
   for (let k = 0; k < s.phase; k++) {
     for (const r of s.pools[k]!) {
       const e = s.memory.get(r.id);
-      if (e === undefined || !(e.r < 1)) continue;
+      if (e === undefined || !(e.r < 1) || seen.has(r.id)) continue;
+      seen.add(r.id);
       records.push(r);
       weights.push(1 / Math.max(e.r, 1 / s.opts.groupSize));
     }
@@ -203,8 +208,9 @@ function summary(ws: readonly number[]): { min: number; max: number; mean: numbe
 
 /**
  * The next batch of n prompts: share·n retrospective ones on average (floor or ceil of it, the
- * fractional part being the chance of ceil; at most the pool's size), the rest in this phase's
- * shuffled order, reshuffled at each epoch's end (so a batch may span two epochs).
+ * fractional part being the chance of ceil; at most the pool's size, less the prompts already in the
+ * batch), the rest in this phase's shuffled order, reshuffled at each epoch's end (so a batch may span
+ * two epochs).
  */
 export function drawBatch<R extends PromptRecord>(s: Sampler<R>, n: number): BatchDraw<R> {
   if (!Number.isInteger(n) || n < 1) throw runError(`drawBatch: batch size ${n} must be a positive integer`);
@@ -224,15 +230,30 @@ export function drawBatch<R extends PromptRecord>(s: Sampler<R>, n: number): Bat
     }
   }
   const records: R[] = [];
-  for (let j = 0; j < n - m; j++) {
+  const nextFresh = (): R => {
     if (s.state.pos >= s.order.length) {
       s.state.epoch++;
       s.state.pos = 0;
       s.order = epochOrder(s.opts, s.phase, pool.length, s.state.epoch);
     }
-    records.push(pool[s.order[s.state.pos++]!]!);
+    return pool[s.order[s.state.pos++]!]!;
+  };
+  for (let j = 0; j < n - m; j++) records.push(nextFresh());
+  if (m > 0) {
+    // A cumulative pool holds the earlier phases' prompts too: one already in this batch is not drawn
+    // again, and the slots it leaves go to the current phase's order (which may fill more of them).
+    let weights: number[];
+    for (;;) {
+      const inBatch = new Set(records.map((r) => r.id));
+      weights = retro.records.map((r, i) => (inBatch.has(r.id) ? 0 : retro.weights[i]!));
+      const open = weights.filter((w) => w > 0).length;
+      if (open >= m) break;
+      note = `retrospective pool has ${open} prompts not already in this batch for ${m} of ${n} slots; the rest come from curriculum.phases.${s.phase}`;
+      for (let j = open; j < m; j++) records.push(nextFresh());
+      m = open;
+    }
+    for (const i of weightedWithoutReplacement(weights, m, rng)) records.push(retro.records[i]!);
   }
-  for (const i of weightedWithoutReplacement(retro.weights, m, rng)) records.push(retro.records[i]!);
   const draw: BatchDraw<R> = { records, fromRetro: m, poolSize: pool.length, retroPoolSize: retro.records.length, epoch: s.state.epoch };
   if (retro.weights.length > 0) draw.retroWeights = summary(retro.weights);
   if (note) draw.note = note;

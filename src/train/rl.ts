@@ -70,7 +70,7 @@ export function rlPlan(s: Session): PhasePlan<RlRecord> {
     }
   });
   const records = s.data.train.map((e) => ({ id: e.record.id, promptTokens: e.promptIds.length, example: e }));
-  return partitionPhases(records, phases, cfg.curriculum.enable);
+  return partitionPhases(records, phases, cfg.curriculum.enable, cfg.curriculum.cumulative);
 }
 
 function rlState(s: Session): RlState {

@@ -16,6 +16,15 @@ describe("partitionPhases", () => {
     expect(plan.phases).toEqual(PHASES);
   });
 
+  test("cumulative: phase k holds every record of at most L(k) tokens, in input order", () => {
+    const records = [rec("a", 1), rec("c", 101), rec("b", 100), rec("d", 300), rec("e", 301)];
+    const plan = partitionPhases(records, PHASES, true, true);
+    expect(plan.pools.map((p) => p.map((r) => r.id))).toEqual([["a", "b"], ["a", "c", "b", "d"]]);
+    expect(plan.bounds).toEqual([[0, 100], [0, 300]]);
+    expect(plan.excluded).toBe(1);
+    expect(partitionPhases(records, PHASES, false, true).pools.map((p) => p.length)).toEqual([4]);
+  });
+
   test("curriculum off: one phase over everything up to the last limit, for the summed steps", () => {
     const plan = partitionPhases([rec("a", 50), rec("b", 250), rec("c", 400)], PHASES, false);
     expect(plan.phases).toEqual([{ maxPromptTokens: 300, steps: 5 }]);

@@ -1,5 +1,6 @@
 // Difficulty memory round trip, and the sampler: determinism, resume equality, epochs, the
-// retrospective share, weights ∝ 1 / max(r, 1/G) on a few thousand draws, r = 1 never re-drawn.
+// retrospective share, weights ∝ 1 / max(r, 1/G) on a few thousand draws, r = 1 never re-drawn;
+// cumulative pools (a prompt in several phases): each retrospective prompt once, never twice in a batch.
 import { describe, expect, test } from "bun:test";
 import {
   type DifficultyMemory, createMemory, createSampler, drawBatch, memoryFromJson, memoryToJson, rememberReward, retroPool, samplerState,
@@ -141,5 +142,30 @@ describe("sampler", () => {
     expect(d.records.length).toBe(8);
     expect(d.retroWeights).toBeUndefined();
     expect(d.note).toBe("retrospective pool has 0 prompts (earlier phases, r < 1) for 2 of 8 slots; the rest come from curriculum.phases.1");
+  });
+  test("cumulative pools: a retrospective prompt counts once, and none is drawn twice in a batch", () => {
+    const short = pool("s", 6, 10);
+    const pools = [short, [...short, ...pool("m", 4, 50)], [...short, ...pool("m", 4, 50), ...pool("l", 4, 100)]];
+    const mem = createMemory();
+    for (const r of pools[1]!) rememberReward(mem, r.id, 0, 0);
+    const s = createSampler(pools, 2, mem, { ...OPTS, share: 0.5 });
+    expect(retroPool(s).records.map((r) => r.id)).toEqual(["s0", "s1", "s2", "s3", "s4", "s5", "m0", "m1", "m2", "m3"]);
+    for (let b = 0; b < 200; b++) {
+      const d = drawBatch(s, 8);
+      expect(d.records.length).toBe(8);
+      expect(d.fromRetro).toBe(4);
+      // (the phase's own part may repeat a prompt only where a batch spans two epochs)
+      const fresh = new Set(d.records.slice(0, 4).map((r) => r.id));
+      const retro = d.records.slice(4).map((r) => r.id);
+      expect(new Set(retro).size).toBe(4);
+      expect(retro.some((id) => fresh.has(id))).toBe(false);
+    }
+    // A batch as large as the whole pool: the retrospective slots that would repeat a prompt go to the phase's order.
+    const whole = createSampler(pools, 2, mem, { ...OPTS, share: 0.5 });
+    const d = drawBatch(whole, 14);
+    expect(d.records.length).toBe(14);
+    expect(new Set(d.records.map((r) => r.id)).size).toBe(14);
+    expect(d.fromRetro).toBeLessThan(7);
+    expect(d.note).toMatch(/^retrospective pool has \d+ prompts not already in this batch for \d+ of 14 slots/);
   });
 });
