@@ -163,7 +163,7 @@ export interface CurriculumOptions {
   /** false = one phase over all lengths up to the largest maxPromptTokens, for the sum of the steps. */
   enable: boolean;
   /**
-   * true = phase k trains on every prompt of at most phases[k].maxPromptTokens (0 < tokens <= L(k)), not
+   * true = phase k trains on every prompt of at most phases[k].maxPromptTokens (tokens <= L(k)), not
    * only those above the previous phase's limit: each phase's pool holds the earlier phases' prompts too.
    */
   cumulative: boolean;
