@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from "yargs";
 import type { Gpu } from "../gpu/index.ts";
 import { usageError } from "../util/errors.ts";
 import { createJudge } from "../reward/backend.ts";
+import { QA_MATCHES, type QaMatch } from "../reward/qa.ts";
 import { DEFAULT_JUDGE, DEFAULT_REWARD, type JudgeBackend, type RewardOptions } from "../reward/config.ts";
 import { computeRewards, type RewardResult, type RewardStats } from "../reward/hybrid.ts";
 import { loadVerifyInputs } from "../reward/inputs.ts";
@@ -22,6 +23,8 @@ export interface VerifyArgs extends GpuArgs {
   judgeCache: string;
   judgeMaxTokens?: number;
   requireThink: boolean;
+  /** Optional for programmatic callers; the CLI always passes it (default DEFAULT_REWARD.qaMatch). */
+  qaMatch?: string;
   json: boolean;
 }
 
@@ -37,9 +40,12 @@ export async function runVerify(a: VerifyArgs, out: Writer = process.stdout, err
   for (const [flag, v, min] of [["--judge-timeout-ms", a.judgeTimeoutMs, 1], ["--judge-retries", a.judgeRetries, 0], ["--judge-concurrency", a.judgeConcurrency, 1], ["--judge-max-tokens", maxTokens, 1]] as const) {
     if (!Number.isInteger(v) || v < min) throw usageError(`${flag} ${v} must be an integer >= ${min}`);
   }
+  const qaMatch = a.qaMatch ?? DEFAULT_REWARD.qaMatch;
+  if (!(QA_MATCHES as readonly string[]).includes(qaMatch)) throw usageError(`--qa-match '${qaMatch}' is not one of ${QA_MATCHES.join(", ")}`);
   const opts: RewardOptions = {
     ...DEFAULT_REWARD,
     requireThink: a.requireThink,
+    qaMatch: qaMatch as QaMatch,
     judge: {
       ...DEFAULT_JUDGE,
       backend: a.judge as JudgeBackend,
@@ -135,6 +141,7 @@ export const verifyCommand: CommandModule<{}, VerifyArgs> = {
       .option("judge-max-tokens", { type: "number", default: DEFAULT_JUDGE.maxTokens, describe: "cap on the judge's reply, in tokens" })
       .option("judge-cache", { type: "string", default: DEFAULT_JUDGE.cacheDir, describe: 'verdict cache directory ("" disables)' })
       .option("require-think", { type: "boolean", default: DEFAULT_REWARD.requireThink, describe: "score 0 without </think> (--no-require-think reads the whole response)" })
+      .option("qa-match", { type: "string", default: DEFAULT_REWARD.qaMatch, choices: [...QA_MATCHES], describe: "qa rule: cover (gold's words inside the answer), either (QwenLong-L1: either contains the other), exact" })
       .option("json", { type: "boolean", default: false, describe: "summary on stderr as one JSON object" }) as unknown as Argv<VerifyArgs>,
   handler: async (args) => {
     await runVerify(args);

@@ -1,6 +1,7 @@
 // Per-key rules beyond the type the default value gives: integer or not, range, allowed words; and the keys
 // derived from others. validate.ts applies them generically; a test checks every number has a rule.
 import { REASONING_STYLES, SYNTH_KINDS } from "../data/synthQuestions.ts";
+import { QA_MATCHES } from "../reward/qa.ts";
 import { CHAT_TEMPLATES } from "../tokenizer/chat.ts";
 
 /** One key's rule beyond its type; the type comes from the default value. */
@@ -99,6 +100,7 @@ export const RULES: Record<string, FieldRule> = {
   "curriculum.phases.*.maxPromptTokens": POS_INT,
   "curriculum.phases.*.steps": NONNEG_INT,
   "retrospective.share": FRACTION,
+  "reward.qaMatch": { oneOf: QA_MATCHES },
   "reward.judge.backend": { oneOf: ["none", "openai", "local"] },
   "reward.judge.timeoutMs": POS_INT,
   "reward.judge.maxRetries": NONNEG_INT,

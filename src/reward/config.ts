@@ -1,5 +1,6 @@
 // Reward options as typed defaults, each with its reason; issue 6 folds them into the one RunConfig.
 // Values follow QwenLong-L1's released training script (scripts/rl_4nodes_dapo.sh) unless a comment says otherwise.
+import type { QaMatch } from "./qa.ts";
 
 export type JudgeBackend = "none" | "openai" | "local";
 
@@ -41,6 +42,8 @@ export interface OverlongOptions {
 export interface RewardOptions {
   /** QwenLong-L1 trains reasoning models: no `</think>` scores 0. False scores the whole response. */
   requireThink: boolean;
+  /** How a qa answer earns the rule score (src/reward/qa.ts, QaMatch): "cover", "either" (QwenLong-L1) or "exact". */
+  qaMatch: QaMatch;
   judge: JudgeOptions;
   overlong: OverlongOptions;
 }
@@ -68,6 +71,9 @@ export const DEFAULT_OVERLONG: OverlongOptions = {
 
 export const DEFAULT_REWARD: RewardOptions = {
   requireThink: true,
+  // Not QwenLong-L1's two-way rule ("either"): under it the demo's policies learnt to answer a year with one digit
+  // of it and were paid 1 (README, "The demo run"). "cover" still pays an answer that wraps the gold in more words.
+  qaMatch: "cover",
   judge: DEFAULT_JUDGE,
   overlong: DEFAULT_OVERLONG,
 };

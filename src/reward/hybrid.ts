@@ -77,7 +77,7 @@ export async function computeRewards(
 
 async function scoreOne(item: RewardItem, opts: RewardOptions, judge: Judge | null): Promise<RewardResult> {
   const category = routeCategory(item.dataSource, item.category);
-  const rule = ruleScore(category, item.response, item.groundTruth, opts.requireThink);
+  const rule = ruleScore(category, item.response, item.groundTruth, opts.requireThink, opts.qaMatch);
   let judgeScore: number | null = null;
   let judgeError: string | undefined;
   let cached: boolean | undefined;

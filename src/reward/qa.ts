@@ -1,5 +1,6 @@
 // QA rule verifier: final answer after the last "the answer is", SQuAD normalization, sub-EM score, EM and F1.
-// Behaviour of QwenLong-L1's verl/utils/reward_score/docqa.py, except that an answer normalizing to "" scores 0.
+// Behaviour of QwenLong-L1's verl/utils/reward_score/docqa.py, except that an answer normalizing to "" scores 0,
+// and that the default match (QaMatch "cover") does not reward a prediction that is only a fragment of the gold.
 
 const MARKER = "the answer is"; // case-sensitive, as in docqa.py
 // Chat-template leftovers that docqa.py strips from the answer (DeepSeek-R1 distill specials).
@@ -48,12 +49,27 @@ export function exactMatch(pred: string, gold: string): number {
   return normalizeAnswer(pred) === normalizeAnswer(gold) ? 1 : 0;
 }
 
-/** 1 when either normalized string contains the other; 0 when the prediction normalizes to "" (the fix). */
-export function subExactMatch(pred: string, gold: string): number {
+/**
+ * How a qa prediction earns the rule score of 1.
+ * - "cover": the gold's normalized words appear, in order and contiguously, among the prediction's words
+ *   (Search-R1's cover-EM, at word level). A fragment of the gold ("9" or "19" for "1955", "Ada" for "Ada Brenn")
+ *   scores 0. The default.
+ * - "either": QwenLong-L1's docqa.py: either normalized string is a substring of the other. A policy can learn to
+ *   answer with a fragment of the gold and be paid for it (README, "The demo run": E end to end).
+ * - "exact": normalized exact match only.
+ */
+export type QaMatch = "cover" | "either" | "exact";
+export const QA_MATCHES: readonly QaMatch[] = ["cover", "either", "exact"];
+
+/** 1 when the prediction matches the gold under `match`; 0 when either normalizes to "" (the fix). */
+export function subExactMatch(pred: string, gold: string, match: QaMatch): number {
   const p = normalizeAnswer(pred);
   const g = normalizeAnswer(gold);
   if (p === "" || g === "") return 0;
-  return p.includes(g) || g.includes(p) ? 1 : 0;
+  if (match === "exact") return p === g ? 1 : 0;
+  if (match === "either") return p.includes(g) || g.includes(p) ? 1 : 0;
+  // Both are single-space-joined words: pad with spaces so a match starts and ends on word boundaries.
+  return ` ${p} `.includes(` ${g} `) ? 1 : 0;
 }
 
 /** Token F1 over normalized words; yes/no/noanswer must match exactly (HotpotQA's rule, kept by docqa.py). */
@@ -88,8 +104,8 @@ export interface QaScore {
 }
 
 /** Score an answer region (text after `</think>`) against a parsed gold answer (see qaGold). */
-export function scoreQa(region: string, gold: string): QaScore {
+export function scoreQa(region: string, gold: string, match: QaMatch): QaScore {
   const pred = qaFinalAnswer(region);
   if (pred === null || pred === "") return { score: 0, pred, em: 0, f1: 0 };
-  return { score: subExactMatch(pred, gold), pred, em: exactMatch(pred, gold), f1: tokenF1(pred, gold) };
+  return { score: subExactMatch(pred, gold, match), pred, em: exactMatch(pred, gold), f1: tokenF1(pred, gold) };
 }

@@ -3,7 +3,8 @@
 import { usageError } from "../util/errors.ts";
 import { choiceGold, scoreChoice } from "./choice.ts";
 import { mathGold, scoreMath } from "./math.ts";
-import { qaGold, scoreQa } from "./qa.ts";
+import { DEFAULT_REWARD } from "./config.ts";
+import { qaGold, scoreQa, type QaMatch } from "./qa.ts";
 
 export type Category = "qa" | "math" | "choice";
 export const CATEGORIES: readonly Category[] = ["qa", "math", "choice"];
@@ -68,6 +69,7 @@ export function ruleScore(
   response: string,
   groundTruth: string,
   requireThink: boolean,
+  qaMatch: QaMatch = DEFAULT_REWARD.qaMatch,
 ): RuleResult {
   const gold = parseGroundTruth(category, groundTruth);
   if (gold === null) {
@@ -80,5 +82,5 @@ export function ruleScore(
   }
   if (category === "math") return { ...scoreMath(region, gold), gold, em: null, f1: null };
   if (category === "choice") return { ...scoreChoice(region, gold), gold, em: null, f1: null };
-  return { ...scoreQa(region, gold), gold };
+  return { ...scoreQa(region, gold, qaMatch), gold };
 }

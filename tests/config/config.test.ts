@@ -199,6 +199,7 @@ describe("run config: errors are one line naming the place, the field and the fi
     ["section given a scalar", { file: "x.yaml", text: "rl: 3\n" }, "x.yaml:1: rl must be a mapping of keys, got 3"],
     ["list given a scalar", { sets: ["eval.kValues=1"] }, "--set eval.kValues=1: eval.kValues must be a list, e.g. [a, b], got 1"],
     ["word not in the set", { sets: ["checkpoint.dtype=F16"] }, '--set checkpoint.dtype=F16: checkpoint.dtype must be one of F32, BF16, got "F16"'],
+    ["qa verifier rule", { sets: ["reward.qaMatch=partial"] }, '--set reward.qaMatch=partial: reward.qaMatch must be one of cover, either, exact, got "partial"'],
     ["list element", { sets: ["data.synth.kinds=[lookup, trivia]"] }, '--set data.synth.kinds=[lookup, trivia]: data.synth.kinds.1 must be one of lookup, multihop, docmath, choice, got "trivia"'],
     ["groupSize >= 1", { sets: ["rl.groupSize=0"] }, "--set rl.groupSize=0: rl.groupSize must be >= 1, got 0"],
     ["synthetic record count >= 1", { sets: ["data.synth.n=0"] }, "--set data.synth.n=0: data.synth.n must be >= 1, got 0"],

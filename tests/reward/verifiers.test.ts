@@ -2,7 +2,7 @@
 // Each row is [name, response, ground truth, expected score]; responses carry `</think>` unless the row is about it.
 import { describe, expect, test } from "bun:test";
 import { answerRegion, parseGroundTruth, routeCategory, ruleScore, type Category } from "../../src/reward/verify.ts";
-import { normalizeAnswer, tokenF1 } from "../../src/reward/qa.ts";
+import { normalizeAnswer, subExactMatch, tokenF1, type QaMatch } from "../../src/reward/qa.ts";
 import { numbersMatch } from "../../src/reward/math.ts";
 
 const T = "<think>reasoning</think>\n\n";
@@ -25,7 +25,10 @@ describe("qa", () => {
     ["unicode kept", `${T}Therefore, the answer is Zürich.`, "zürich", 1],
     ["unicode not folded", `${T}Therefore, the answer is Zurich.`, "Zürich", 0],
     ["sub-EM: prediction contains gold", `${T}Therefore, the answer is Paris, France.`, "Paris", 1],
-    ["sub-EM: gold contains prediction", `${T}Therefore, the answer is Ada.`, "Ada Brenn", 1],
+    ["cover: a fragment of the gold scores 0", `${T}Therefore, the answer is Ada.`, "Ada Brenn", 0],
+    ["cover: one digit of a year scores 0", `${T}Therefore, the answer is 9.`, "1955", 0],
+    ["cover: gold inside a longer word scores 0", `${T}Therefore, the answer is 19555.`, "1955", 0],
+    ["cover: gold wrapped in more words", `${T}Therefore, the answer is 1955. (B)`, "1955", 1],
     ["punctuation dropped", `${T}Therefore, the answer is U.S.A.`, "USA", 1],
     ["thousands comma", `${T}Therefore, the answer is 1,000.`, "1000", 1],
     ["last marker wins", `${T}the answer is London. No wait, the answer is Paris.`, "Paris", 1],
@@ -43,6 +46,27 @@ describe("qa", () => {
     ["several </think>: last one counts", `<think>a</think>the answer is Rome</think>Therefore, the answer is Paris.`, "Paris", 1],
     ["chat-template leftover stripped", `${T}Therefore, the answer is Paris.<｜end▁of▁sentence｜>`, "Paris", 1],
   ]);
+
+  test("qaMatch: cover (default), either (QwenLong-L1's two-way rule) and exact", () => {
+    const rows: [pred: string, gold: string, cover: number, either: number, exact: number][] = [
+      ["9", "1955", 0, 1, 0], // the reward hack the demo's policies found under "either"
+      ["195", "1955", 0, 1, 0],
+      ["1955", "1955", 1, 1, 1],
+      ["The 1955", "1955", 1, 1, 1], // normalization drops the article first
+      ["born in 1955", "1955", 1, 1, 0],
+      ["Ada", "Ada Brenn", 0, 1, 0],
+      ["Ada Brenn, Oslo", "Ada Brenn", 1, 1, 0],
+      ["Brenn Ada", "Ada Brenn", 0, 0, 0], // cover keeps the gold's word order
+      ["Adam Brenner", "Ada Brenn", 0, 0, 0],
+      ["the", "1955", 0, 0, 0], // normalizes to "": never a match
+    ];
+    for (const [pred, gold, ...want] of rows) {
+      const got = (["cover", "either", "exact"] as QaMatch[]).map((m) => subExactMatch(pred, gold, m));
+      if (got.join() !== want.join()) throw new Error(`${pred} vs ${gold}: cover/either/exact ${got.join("/")}, want ${want.join("/")}`);
+    }
+    expect(ruleScore("qa", `${T}Therefore, the answer is 9.`, "1955", true, "either").score).toBe(1);
+    expect(ruleScore("qa", `${T}Therefore, the answer is 9.`, "1955", true).score).toBe(0);
+  });
 
   test("EM and F1 are reported with the score", () => {
     const r = ruleScore("qa", `${T}Therefore, the answer is Paris, France.`, "Paris", true);
