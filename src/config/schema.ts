@@ -183,6 +183,8 @@ export interface EvalOptions {
   atStart: boolean;
   /** Evaluate after SFT and after each RL phase. */
   afterEachStage: boolean;
+  /** RL steps between evals within a phase (labelled "rl step N" by global step); 0 = only at phase ends. */
+  rlInterval: number;
   /** pass@k for each k (unbiased estimator over samplesPerItem samples); strictly increasing. */
   kValues: number[];
   samplesPerItem: number;
@@ -319,6 +321,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     enable: true,
     atStart: true,
     afterEachStage: true,
+    rlInterval: 0, // an eval costs about as much as a few RL steps on the demo; on for diagnosis
     kValues: [1, 4], // pass@1 averaged over samples, and pass@4
     samplesPerItem: 4, // the largest k
     temperature: 0.7, // QwenLong-L1 evaluation sampling

@@ -36,8 +36,11 @@ function labelSeed(seed: number, label: string): number {
   return h;
 }
 
-/** Evaluates the model on the run's held-out examples; writes eval files under dir when given. */
-export async function runEval(r: EvalRun, label: string, opts: EvalOptions, dir?: string, onItem?: (done: number, total: number) => void): Promise<EvalTable> {
+/**
+ * Evaluates the model on the run's held-out examples; writes eval files under dir when given (with the global
+ * step the model was trained to, when given, so a report can place the eval on the training curves).
+ */
+export async function runEval(r: EvalRun, label: string, opts: EvalOptions, dir?: string, onItem?: (done: number, total: number) => void, step?: number): Promise<EvalTable> {
   const items = opts.maxItems > 0 ? r.data.eval.slice(0, opts.maxItems) : r.data.eval;
   if (items.length === 0) throw runError("eval: no held-out records (data.eval / data.evalSynth)");
   const window = r.model.maxPositions - opts.maxResponseTokens;
@@ -77,7 +80,7 @@ export async function runEval(r: EvalRun, label: string, opts: EvalOptions, dir?
     mkdirSync(dir, { recursive: true });
     const slug = evalSlug(label);
     writeFileSync(join(dir, `${slug}.jsonl`), `${lines.join("\n")}\n`);
-    writeFileSync(join(dir, `${slug}.json`), `${JSON.stringify({ label, table }, null, 1)}\n`);
+    writeFileSync(join(dir, `${slug}.json`), `${JSON.stringify(step === undefined ? { label, table } : { label, step, table }, null, 1)}\n`);
   }
   return table;
 }

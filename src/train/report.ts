@@ -2,7 +2,7 @@
 // Self-contained on purpose (no scripts, fonts or CSS from the network) and no plotting library: plain SVG.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { evalTableCells, evalTableMarkdown, type EvalTable } from "../eval/metrics.ts";
+import { evalTableCells, evalTableMarkdown, type EvalRow, type EvalTable } from "../eval/metrics.ts";
 import { usageError } from "../util/errors.ts";
 import { formatDuration } from "./progress.ts";
 
@@ -15,9 +15,41 @@ export interface MetricsLine {
 }
 
 export interface EvalResult {
-  /** "before SFT", "after SFT", "after phase 1", ... */
+  /** "before SFT", "after SFT", "after phase 1", ..., or MID_EVAL_PREFIX + global step within an RL phase. */
   label: string;
+  /** The global step the evaluated model was trained to (absent in eval files written before it was recorded). */
+  step?: number;
   table: EvalTable;
+}
+
+/** Label prefix of the evals within an RL phase (eval.rlInterval); the report lists them in one compact table. */
+export const MID_EVAL_PREFIX = "rl step ";
+
+function isMidEval(e: EvalResult): boolean {
+  return e.label.startsWith(MID_EVAL_PREFIX);
+}
+
+/** Per eval with a step, in step order: its "all" row and its row of the longest length bucket any of them has. */
+function evalsByStep(evals: readonly EvalResult[]): { longest?: string; xs: Array<{ e: EvalResult; step: number; all: EvalRow; last?: EvalRow }> } {
+  const withStep = evals.filter((e): e is EvalResult & { step: number } => typeof e.step === "number" && e.table.rows.some((r) => r.kind === "all"));
+  const lengthLabels = (e: EvalResult) => e.table.rows.filter((r) => r.kind === "length").map((r) => r.label);
+  // Buckets come in increasing order in every table; the longest is the last label of the table that reaches furthest.
+  const longest = withStep.map(lengthLabels).reduce<string[]>((a, b) => (b.length > a.length ? b : a), []).at(-1);
+  const xs = withStep
+    .map((e) => ({ e, step: e.step, all: e.table.rows.find((r) => r.kind === "all")!, last: e.table.rows.find((r) => r.kind === "length" && r.label === longest) }))
+    .sort((a, b) => a.step - b.step);
+  return { longest, xs };
+}
+
+/** The compact table of the evals by step: hybrid, EM, the largest pass@k and the longest bucket, in %. */
+function evalStepTable(evals: readonly EvalResult[]): { header: string[]; rows: string[][] } | null {
+  const { longest, xs } = evalsByStep(evals);
+  if (!xs.some((x) => isMidEval(x.e))) return null;
+  const k = xs[0]!.e.table.ks.at(-1);
+  const pct = (v: number | null | undefined) => (v === null || v === undefined ? "-" : (100 * v).toFixed(1));
+  const header = ["step", "eval", "hybrid %", "EM %", `pass@${k} %`, ...(longest ? [`${longest} hybrid %`] : [])];
+  const rows = xs.map((x) => [String(x.step), x.e.label, pct(x.all.hybrid), pct(x.all.em), pct(x.all.passAtK.at(-1)), ...(longest ? [pct(x.last?.hybrid)] : [])]);
+  return { header, rows };
 }
 
 export interface ReportMeta {
@@ -133,6 +165,16 @@ function series(metrics: readonly MetricsLine[], key: string, stage: string): Po
   return [...byStep].sort((a, b) => a[0] - b[0]);
 }
 
+/** Held-out accuracy over steps, from the evals that know their step (plotted when there are two or more). */
+function evalSeries(evals: readonly EvalResult[]): Array<{ title: string; pts: Point[] }> {
+  const { longest, xs } = evalsByStep(evals);
+  if (xs.length < 2) return [];
+  const out = [{ title: "held-out hybrid accuracy", pts: xs.map((x): Point => [x.step, x.all.hybrid]) }];
+  const inLongest = xs.filter((x) => x.last);
+  if (longest && inLongest.length >= 2) out.push({ title: `held-out hybrid accuracy, ${longest}`, pts: inLongest.map((x): Point => [x.step, x.last!.hybrid]) });
+  return out;
+}
+
 /** Where each RL phase starts: the first step of a phase number different from the previous line's. */
 function phaseMarkers(metrics: readonly MetricsLine[]): Array<{ step: number; label: string }> {
   const rl = metrics.filter((m) => m.stage === "rl" && typeof m.phase === "number").sort((a, b) => a.step - b.step);
@@ -231,14 +273,17 @@ table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:13px} td,th{border
 export function reportHtml(metrics: readonly MetricsLine[], evals: readonly EvalResult[], meta: ReportMeta): string {
   const title = `longrl report${meta.title ? `: ${meta.title}` : ""}`;
   const markers = phaseMarkers(metrics);
-  const plots = PLOTS.map((p) => ({ p, pts: series(metrics, p.key, p.stage) }))
+  const plots = PLOTS.map((p) => ({ title: p.title as string, pts: series(metrics, p.key, p.stage) }))
+    .concat(evalSeries(evals))
     .filter((x) => x.pts.length > 0)
-    .map((x) => linePlot(x.p.title, x.pts, markers));
+    .map((x) => linePlot(x.title, x.pts, markers));
   const body: string[] = [`<h1>${escapeHtml(title)}</h1>`, "<h2>Training curves</h2>"];
   body.push(plots.length > 0 ? `<div class="plots">\n${plots.join("\n")}\n</div>` : "<p>No training metrics recorded.</p>");
   body.push("<h2>Evaluation</h2>");
   if (evals.length === 0) body.push("<p>No evaluation results.</p>");
-  for (const e of evals) {
+  const byStep = evalStepTable(evals);
+  if (byStep) body.push("<h3>by step</h3>", htmlTable(byStep.header, byStep.rows, byStep.header.map((_, i) => i !== 1)));
+  for (const e of evals.filter((x) => !isMidEval(x))) {
     const { header, rows, numeric } = evalTableCells(e.table);
     body.push(`<h3>${escapeHtml(e.label)}</h3>`, htmlTable(header, rows, numeric));
   }
@@ -269,6 +314,12 @@ export function summaryMarkdown(metrics: readonly MetricsLine[], evals: readonly
   }
   out.push("", "## Evaluation", "");
   if (evals.length === 0) out.push("No evaluation results.");
-  for (const e of evals) out.push(evalTableMarkdown(e.table, e.label));
+  const byStep = evalStepTable(evals);
+  if (byStep) {
+    out.push("### by step", "", `| ${byStep.header.join(" | ")} |`, `|${byStep.header.map((_, i) => (i === 1 ? " --- |" : " ---: |")).join("")}`);
+    for (const r of byStep.rows) out.push(`| ${r.join(" | ")} |`);
+    out.push("");
+  }
+  for (const e of evals.filter((x) => !isMidEval(x))) out.push(evalTableMarkdown(e.table, e.label));
   return `${out.join("\n").trimEnd()}\n`;
 }

@@ -31,6 +31,7 @@ import { accumulate, createDynamicState, finish, wantsMore } from "../rl/dynamic
 import { usageError } from "../util/errors.ts";
 import { mix32 } from "../util/rng.ts";
 import type { Example } from "./data.ts";
+import { MID_EVAL_PREFIX } from "./report.ts";
 import { type Session, endOfStep, logMetrics, lrAt, newOptimizer, zeroGrads } from "./session.ts";
 
 /** What the curriculum sees of an example. */
@@ -352,7 +353,17 @@ async function rlStep(s: Session, plan: PhasePlan<RlRecord>, sampler: Sampler<Rl
  * Runs RL phase s.state.phase to its step count (from the saved state when resumed); returns false
  * if stopped early (Ctrl-C, --stop-after) after saving a checkpoint.
  */
-export async function runRlPhase(s: Session, plan: PhasePlan<RlRecord>, onStep?: (step: number, f: RlStepFields) => void): Promise<boolean> {
+/**
+ * Runs the current phase to its end (true) or until a stop (false). With eval.rlInterval > 0, `evaluate` runs every
+ * that many steps of the phase (not at its last step: the phase-end eval covers it), before the step's checkpoint,
+ * so a resumed run neither repeats nor skips one. Evals sample from their own seed: they do not change training.
+ */
+export async function runRlPhase(
+  s: Session,
+  plan: PhasePlan<RlRecord>,
+  onStep?: (step: number, f: RlStepFields) => void,
+  evaluate?: (label: string) => Promise<void>,
+): Promise<boolean> {
   const st = s.state;
   const phase = st.phase;
   const o = s.cfg.rl;
@@ -366,6 +377,8 @@ export async function runRlPhase(s: Session, plan: PhasePlan<RlRecord>, onStep?:
   while (st.stageStep < steps) {
     const fields = await rlStep(s, plan, sampler, memory, phase);
     onStep?.(st.stageStep, fields);
+    const every = s.cfg.eval.rlInterval;
+    if (evaluate && every > 0 && st.stageStep % every === 0 && st.stageStep < steps) await evaluate(`${MID_EVAL_PREFIX}${st.globalStep}`);
     const next = await endOfStep(s, steps);
     if (next === "last") break;
     if (next === "stop") return false;

@@ -8,7 +8,6 @@ import { type RunConfig, rlPhases } from "../config/schema.ts";
 import type { Gpu } from "../gpu/index.ts";
 import { releaseOptimizer } from "../kernels/optimizer.ts";
 import { createJudge } from "../reward/backend.ts";
-import type { EvalTable } from "../eval/metrics.ts";
 import { evalSlug, runEval } from "../eval/run.ts";
 import { createProgress, formatRunSummary } from "./progress.ts";
 import { type EvalResult, readMetrics, stageSummaries, writeReport } from "./report.ts";
@@ -34,7 +33,7 @@ export const INTERRUPTED = 130;
 async function evaluate(s: Session, label: string): Promise<void> {
   if (!s.cfg.eval.enable || s.state.evals.includes(label)) return;
   const bar = createProgress({ label: `eval ${label}`, total: Math.min(s.data.eval.length, s.cfg.eval.maxItems || Infinity), unit: "item", quiet: s.quietProgress });
-  const table = await runEval({ gpu: s.gpu, cfg: s.cfg, model: s.model, params: s.params, data: s.data, judge: s.judge }, label, s.cfg.eval, join(s.runDir, "eval"), (done) => bar.update(done));
+  const table = await runEval({ gpu: s.gpu, cfg: s.cfg, model: s.model, params: s.params, data: s.data, judge: s.judge }, label, s.cfg.eval, join(s.runDir, "eval"), (done) => bar.update(done), s.state.globalStep);
   bar.stop();
   const all = table.rows.find((r) => r.kind === "all");
   if (all) process.stderr.write(`eval ${label}: hybrid accuracy ${all.hybrid.toFixed(3)}, rule ${all.rule.toFixed(3)}, F1 ${all.f1.toFixed(3)}, pass@${table.ks.at(-1)} ${all.passAtK.at(-1)?.toFixed(3) ?? "-"}\n`);
@@ -45,7 +44,7 @@ function loadEvals(s: Session): EvalResult[] {
   return s.state.evals
     .map((label) => join(s.runDir, "eval", `${evalSlug(label)}.json`))
     .filter((f) => existsSync(f))
-    .map((f) => JSON.parse(readFileSync(f, "utf8")) as { label: string; table: EvalTable });
+    .map((f) => JSON.parse(readFileSync(f, "utf8")) as EvalResult);
 }
 
 /** Closes a stage: drop its optimizer (the next stage starts a fresh one, as verl's RL after SFT does). */
@@ -114,7 +113,7 @@ export async function runTrain(gpu: Gpu, cfg: RunConfig, runDir: string, o: Trai
         if (plan.phases[k]!.steps > 0) {
           const label = plan.phases.length > 1 ? `rl phase ${k + 1}/${plan.phases.length}` : "rl";
           const bar = createProgress({ label, total: plan.phases[k]!.steps, start: s.state.stageStep, quiet: o.quiet });
-          const done = await runRlPhase(s, plan, (step, f) => bar.update(step, { reward: f.reward_mean, acc: f.accuracy, "tok/s": Math.round(f.tokens_per_s) }));
+          const done = await runRlPhase(s, plan, (step, f) => bar.update(step, { reward: f.reward_mean, acc: f.accuracy, "tok/s": Math.round(f.tokens_per_s) }), (label) => evaluate(s, label));
           bar.stop();
           if (!done) return INTERRUPTED;
           if (cfg.eval.afterEachStage) await evaluate(s, plan.phases.length > 1 ? `after phase ${k + 1}` : "after RL");

@@ -220,3 +220,30 @@ test("a phase of 0 steps is skipped: no steps, no eval after it; the next phase 
   expect(existsSync(join(dir, "eval", "after-phase-1.json"))).toBe(false);
   expect(existsSync(join(dir, "eval", "after-phase-2.json"))).toBe(true);
 });
+
+test("eval.rlInterval: evals within each phase (not at its last step), each once across a resume, a step table and plot; training unchanged", async () => {
+  const gpu = await testGpu();
+  const withEvals = loadRunConfig({
+    text: YAML,
+    sets: ["eval.enable=true", "eval.rlInterval=1", "eval.maxItems=1", "eval.samplesPerItem=1", "eval.kValues=[1]", "eval.maxResponseTokens=4", "eval.lengthBuckets=[100, 200]"],
+  });
+  const dir = join(root, "mid-evals");
+  expect(await runTrain(gpu, withEvals, dir, { ...opts, stopAfter: 3 })).toBe(130); // stops right after the eval at step 3
+  const again = loadRunConfig({ file: join(dir, "config.yaml") });
+  expect(await runTrain(gpu, again, dir, { ...opts, resume: true, stopAfter: 5 })).toBe(130);
+  expect(await runTrain(gpu, again, dir, { ...opts, resume: true })).toBe(0);
+  // Phase 1 is steps 3-4, phase 2 steps 5-7: mid-phase evals at 3, 5 and 6; the phase ends keep their own.
+  const state = JSON.parse(readFileSync(join(latestCheckpoint(dir)!, "trainer_state.json"), "utf8")) as { evals: string[] };
+  expect(state.evals).toEqual(["before SFT", "after SFT", "rl step 3", "after phase 1", "rl step 5", "rl step 6", "after phase 2"]);
+  const steps = state.evals.map((l) => (JSON.parse(readFileSync(join(dir, "eval", `${l.replaceAll(" ", "-").toLowerCase()}.json`), "utf8")) as { step: number }).step);
+  expect(steps).toEqual([0, 2, 3, 4, 5, 6, 7]);
+  // Evals sample from their own seed: the training metrics equal the run without any eval.
+  expect(runMetrics(dir)).toEqual(runMetrics(join(root, "full")));
+  const md = readFileSync(join(dir, "summary.md"), "utf8");
+  expect(md).toContain("### by step");
+  expect(md.match(/^\| (\d+) \| [a-zA-Z0-9 ]+ \|/gm)?.map((l) => Number(l.split(" ")[1]))).toEqual([0, 2, 3, 4, 5, 6, 7]);
+  expect(md).not.toContain("### rl step"); // the mid-phase evals are rows of the step table, not tables of their own
+  const html = readFileSync(join(dir, "report.html"), "utf8");
+  expect(html).toContain(`aria-label="held-out hybrid accuracy"`);
+  expect(html).toContain("<h3>by step</h3>");
+});
