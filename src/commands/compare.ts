@@ -2,6 +2,7 @@
 // question it answers: did checkpoint B score higher than checkpoint A on this eval set, beyond the noise?
 import type { Argv, CommandModule } from "yargs";
 import { compareEvals, formatCompare, readEvalItems } from "../eval/compare.ts";
+import { QA_MATCHES, type QaMatch } from "../reward/qa.ts";
 import { usageError } from "../util/errors.ts";
 import type { Writer } from "./verify.ts";
 
@@ -9,6 +10,7 @@ export interface CompareArgs {
   a: string;
   b: string;
   buckets?: string;
+  qaMatch?: string;
   json: boolean;
 }
 
@@ -22,8 +24,11 @@ export function parseBuckets(text: string): number[] {
 }
 
 export function runCompare(a: CompareArgs, out: Writer = process.stdout): void {
-  const rows = compareEvals(readEvalItems(a.a), readEvalItems(a.b), a.buckets === undefined ? [] : parseBuckets(a.buckets));
-  out.write(a.json ? `${JSON.stringify(rows)}\n` : formatCompare(rows, `hybrid accuracy per item: A = ${a.a}, B = ${a.b}`));
+  if (a.qaMatch !== undefined && !(QA_MATCHES as readonly string[]).includes(a.qaMatch)) throw usageError(`--qa-match '${a.qaMatch}' is not one of ${QA_MATCHES.join(", ")}`);
+  const match = a.qaMatch as QaMatch | undefined;
+  const rows = compareEvals(readEvalItems(a.a, match), readEvalItems(a.b, match), a.buckets === undefined ? [] : parseBuckets(a.buckets));
+  const title = `hybrid accuracy per item${match ? ` (qa re-scored with qaMatch ${match})` : ""}: A = ${a.a}, B = ${a.b}`;
+  out.write(a.json ? `${JSON.stringify(rows)}\n` : formatCompare(rows, title));
 }
 
 export const compareCommand: CommandModule<{}, CompareArgs> = {
@@ -34,6 +39,7 @@ export const compareCommand: CommandModule<{}, CompareArgs> = {
       .positional("a", { type: "string", demandOption: true, describe: "eval/<label>.jsonl of the baseline (e.g. after-sft.jsonl)" })
       .positional("b", { type: "string", demandOption: true, describe: "eval/<label>.jsonl of the same items under another checkpoint" })
       .option("buckets", { type: "string", describe: "prompt-length bucket edges, e.g. 256,384,512 (default: all items only)" })
+      .option("qa-match", { type: "string", choices: [...QA_MATCHES], describe: "re-score qa samples from their stored answers with this rule (reward.qaMatch) instead of the stored scores" })
       .option("json", { type: "boolean", default: false, describe: "print the rows as JSON" }) as unknown as Argv<CompareArgs>,
   handler: (a) => runCompare(a),
 };

@@ -4,6 +4,7 @@
 // scored on one eval set differ item by item far less than two independent evals would, so this resolves
 // smaller changes than comparing the two accuracy figures. Pure apart from reading the files.
 import { readFileSync } from "node:fs";
+import { qaGold, subExactMatch, type QaMatch } from "../reward/qa.ts";
 import { usageError } from "../util/errors.ts";
 import { bucketLabels, bucketOf } from "./metrics.ts";
 
@@ -15,8 +16,23 @@ export interface ItemScores {
   hybrid: number[];
 }
 
-/** Reads eval/<label>.jsonl (src/eval/run.ts writes it): items keyed by (data_source, id), in file order. */
-export function readEvalItems(path: string): Map<string, ItemScores> {
+/**
+ * A qa sample's hybrid score with its rule part re-scored under `match` from the stored prediction and answer;
+ * the stored judge verdict is kept. A qa sample is one with a numeric "em" (math and choice samples store null).
+ */
+function rescoreQa(rec: Record<string, unknown>, match: QaMatch, where: string): number | null {
+  if (typeof rec.em !== "number") return null;
+  if (typeof rec.answer !== "string") throw usageError(`${where}: --qa-match needs the sample's "answer" (an eval sample line)`);
+  const gold = qaGold(rec.answer);
+  const rule = typeof rec.pred === "string" && gold !== null ? subExactMatch(rec.pred, gold, match) : 0;
+  return Math.max(rule, typeof rec.judge === "number" ? rec.judge : 0);
+}
+
+/**
+ * Reads eval/<label>.jsonl (src/eval/run.ts writes it): items keyed by (data_source, id), in file order. With
+ * qaMatch, qa samples are re-scored under that rule (reward.qaMatch) instead of the score stored at eval time.
+ */
+export function readEvalItems(path: string, qaMatch?: QaMatch): Map<string, ItemScores> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -33,7 +49,8 @@ export function readEvalItems(path: string): Map<string, ItemScores> {
     } catch {
       throw usageError(`${where}: not a JSON line; give an eval/<label>.jsonl written by longrl eval or train`);
     }
-    const { id, data_source: source, prompt_tokens: tokens, hybrid } = rec;
+    const { id, data_source: source, prompt_tokens: tokens } = rec;
+    const hybrid = (qaMatch === undefined ? null : rescoreQa(rec, qaMatch, where)) ?? rec.hybrid;
     if (typeof id !== "string" || typeof source !== "string") throw usageError(`${where}: needs string fields "id" and "data_source" (an eval sample line)`);
     if (typeof tokens !== "number" || !Number.isInteger(tokens) || tokens < 0) throw usageError(`${where}: "prompt_tokens" must be a non-negative integer`);
     if (typeof hybrid !== "number" || !Number.isFinite(hybrid)) throw usageError(`${where}: "hybrid" must be a finite number`);

@@ -62,6 +62,27 @@ describe("compare", () => {
     expect(JSON.parse(json).map((r: { label: string }) => r.label)).toEqual(["len ≤250", "len >250", "all"]);
   });
 
+  test("--qa-match re-scores qa samples from their stored prediction and answer; others and the judge's verdict stay", () => {
+    const line = (sample: number, o: Record<string, unknown>) => JSON.stringify({ id: "q", data_source: "synth_lookup", sample, prompt_tokens: 100, judge: null, ...o });
+    const path = join(dir, "stored.jsonl");
+    writeFileSync(path, [
+      line(0, { pred: "9", answer: "1955", rule: 1, hybrid: 1, em: 0 }), // the fragment the two-way rule paid
+      line(1, { pred: "1955 (B)", answer: "1955", rule: 1, hybrid: 1, em: 0 }),
+      line(2, { pred: "9", answer: "1955", rule: 1, judge: 1, hybrid: 1, em: 0 }), // a judge said yes: kept
+      line(3, { pred: null, answer: "1955", rule: 0, hybrid: 0, em: 0 }),
+      JSON.stringify({ id: "c", data_source: "synth_choice", sample: 0, prompt_tokens: 90, pred: "B", answer: "B", rule: 1, judge: null, hybrid: 1, em: null }),
+    ].join("\n") + "\n");
+    const hybrid = (m?: "cover" | "either" | "exact") => [...readEvalItems(path, m).values()].map((it) => it.hybrid);
+    expect(hybrid()).toEqual([[1, 1, 1, 0], [1]]);
+    expect(hybrid("cover")).toEqual([[0, 1, 1, 0], [1]]);
+    expect(hybrid("either")).toEqual([[1, 1, 1, 0], [1]]);
+    expect(hybrid("exact")).toEqual([[0, 0, 1, 0], [1]]);
+    let text = "";
+    runCompare({ a: path, b: path, qaMatch: "cover", json: false }, { write: (s: string) => (text += s) });
+    expect(text).toContain("qa re-scored with qaMatch cover");
+    expect(() => runCompare({ a: path, b: path, qaMatch: "some", json: false })).toThrow(/--qa-match 'some' is not one of cover, either, exact/);
+  });
+
   test("files that do not pair up, or are not eval files, are one-line errors naming the place", () => {
     const short = evalFile(dir, "short.jsonl", [{ id: "x", tokens: 100, hybrid: [1] }]);
     expect(() => compareEvals(readEvalItems(a), readEvalItems(short))).toThrow(/item synth_lookup\/y is in the first eval and not in the second/);
