@@ -2,9 +2,9 @@
 // question it answers: did checkpoint B score higher than checkpoint A on this eval set, beyond the noise?
 import type { Argv, CommandModule } from "yargs";
 import { compareEvals, formatCompare, readEvalItems } from "../eval/compare.ts";
-import { QA_MATCHES, type QaMatch } from "../reward/qa.ts";
+import { QA_MATCHES } from "../reward/qa.ts";
 import { usageError } from "../util/errors.ts";
-import type { Writer } from "./verify.ts";
+import { qaMatchArg, type Writer } from "./verify.ts";
 
 export interface CompareArgs {
   a: string;
@@ -24,8 +24,7 @@ export function parseBuckets(text: string): number[] {
 }
 
 export function runCompare(a: CompareArgs, out: Writer = process.stdout): void {
-  if (a.qaMatch !== undefined && !(QA_MATCHES as readonly string[]).includes(a.qaMatch)) throw usageError(`--qa-match '${a.qaMatch}' is not one of ${QA_MATCHES.join(", ")}`);
-  const match = a.qaMatch as QaMatch | undefined;
+  const match = a.qaMatch === undefined ? undefined : qaMatchArg(a.qaMatch);
   const rows = compareEvals(readEvalItems(a.a, match), readEvalItems(a.b, match), a.buckets === undefined ? [] : parseBuckets(a.buckets));
   const title = `hybrid accuracy per item${match ? ` (qa re-scored with qaMatch ${match})` : ""}: A = ${a.a}, B = ${a.b}`;
   out.write(a.json ? `${JSON.stringify(rows)}\n` : formatCompare(rows, title));

@@ -32,6 +32,12 @@ export interface Writer {
   write(s: string): unknown;
 }
 
+/** A --qa-match value as a QaMatch (yargs checks the CLI's; this checks programmatic callers'). */
+export function qaMatchArg(value: string): QaMatch {
+  if (!(QA_MATCHES as readonly string[]).includes(value)) throw usageError(`--qa-match '${value}' is not one of ${QA_MATCHES.join(", ")}`);
+  return value as QaMatch;
+}
+
 /** The command's work, with its output streams passed in (tests capture them, and pass their GPU for a local judge). */
 export async function runVerify(a: VerifyArgs, out: Writer = process.stdout, err: Writer = process.stderr, gpu?: Gpu): Promise<void> {
   const backends = ["none", "openai", "local"];
@@ -40,12 +46,10 @@ export async function runVerify(a: VerifyArgs, out: Writer = process.stdout, err
   for (const [flag, v, min] of [["--judge-timeout-ms", a.judgeTimeoutMs, 1], ["--judge-retries", a.judgeRetries, 0], ["--judge-concurrency", a.judgeConcurrency, 1], ["--judge-max-tokens", maxTokens, 1]] as const) {
     if (!Number.isInteger(v) || v < min) throw usageError(`${flag} ${v} must be an integer >= ${min}`);
   }
-  const qaMatch = a.qaMatch ?? DEFAULT_REWARD.qaMatch;
-  if (!(QA_MATCHES as readonly string[]).includes(qaMatch)) throw usageError(`--qa-match '${qaMatch}' is not one of ${QA_MATCHES.join(", ")}`);
   const opts: RewardOptions = {
     ...DEFAULT_REWARD,
     requireThink: a.requireThink,
-    qaMatch: qaMatch as QaMatch,
+    qaMatch: qaMatchArg(a.qaMatch ?? DEFAULT_REWARD.qaMatch),
     judge: {
       ...DEFAULT_JUDGE,
       backend: a.judge as JudgeBackend,

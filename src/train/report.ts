@@ -33,7 +33,8 @@ function isMidEval(e: EvalResult): boolean {
 function evalsByStep(evals: readonly EvalResult[]): { longest?: string; xs: Array<{ e: EvalResult; step: number; all: EvalRow; last?: EvalRow }> } {
   const withStep = evals.filter((e): e is EvalResult & { step: number } => typeof e.step === "number" && e.table.rows.some((r) => r.kind === "all"));
   const lengthLabels = (e: EvalResult) => e.table.rows.filter((r) => r.kind === "length").map((r) => r.label);
-  // Buckets come in increasing order in every table; the longest is the last label of the table that reaches furthest.
+  // Buckets come in increasing order; the evals of one run score the same items, so the table with the most
+  // buckets holds them all, and its last is the longest.
   const longest = withStep.map(lengthLabels).reduce<string[]>((a, b) => (b.length > a.length ? b : a), []).at(-1);
   const xs = withStep
     .map((e) => ({ e, step: e.step, all: e.table.rows.find((r) => r.kind === "all")!, last: e.table.rows.find((r) => r.kind === "length" && r.label === longest) }))

@@ -351,10 +351,7 @@ async function rlStep(s: Session, plan: PhasePlan<RlRecord>, sampler: Sampler<Rl
 
 /**
  * Runs RL phase s.state.phase to its step count (from the saved state when resumed); returns false
- * if stopped early (Ctrl-C, --stop-after) after saving a checkpoint.
- */
-/**
- * Runs the current phase to its end (true) or until a stop (false). With eval.rlInterval > 0, `evaluate` runs every
+ * if stopped early (Ctrl-C, --stop-after) after saving a checkpoint. With eval.rlInterval > 0, `evaluate` runs every
  * that many steps of the phase (not at its last step: the phase-end eval covers it), before the step's checkpoint,
  * so a resumed run neither repeats nor skips one. Evals sample from their own seed: they do not change training.
  */

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadRunConfig } from "../../src/config/load.ts";
+import { evalSlug } from "../../src/eval/run.ts";
 import { loadCheckpoint } from "../../src/model/checkpoint.ts";
 import { releaseParams } from "../../src/model/params.ts";
 import { computeRewards, type RewardItem, type RewardResult } from "../../src/reward/hybrid.ts";
@@ -235,7 +236,7 @@ test("eval.rlInterval: evals within each phase (not at its last step), each once
   // Phase 1 is steps 3-4, phase 2 steps 5-7: mid-phase evals at 3, 5 and 6; the phase ends keep their own.
   const state = JSON.parse(readFileSync(join(latestCheckpoint(dir)!, "trainer_state.json"), "utf8")) as { evals: string[] };
   expect(state.evals).toEqual(["before SFT", "after SFT", "rl step 3", "after phase 1", "rl step 5", "rl step 6", "after phase 2"]);
-  const steps = state.evals.map((l) => (JSON.parse(readFileSync(join(dir, "eval", `${l.replaceAll(" ", "-").toLowerCase()}.json`), "utf8")) as { step: number }).step);
+  const steps = state.evals.map((l) => (JSON.parse(readFileSync(join(dir, "eval", `${evalSlug(l)}.json`), "utf8")) as { step: number }).step);
   expect(steps).toEqual([0, 2, 3, 4, 5, 6, 7]);
   // Evals sample from their own seed: the training metrics equal the run without any eval.
   expect(runMetrics(dir)).toEqual(runMetrics(join(root, "full")));
