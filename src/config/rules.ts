@@ -117,6 +117,7 @@ export const RULES: Record<string, FieldRule> = {
   "eval.topP": { gt: 0, max: 1 },
   "eval.maxResponseTokens": POS_INT,
   "eval.maxItems": NONNEG_INT,
+  "eval.atStartMaxItems": NONNEG_INT,
   "eval.rlInterval": NONNEG_INT,
   "eval.promptsPerCall": POS_INT,
   "eval.lengthBuckets.*": POS_INT,

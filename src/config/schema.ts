@@ -181,6 +181,8 @@ export interface EvalOptions {
   enable: boolean;
   /** Evaluate the starting model before any training. */
   atStart: boolean;
+  /** Held-out records of that first eval (its first N); 0 = as many as maxItems. */
+  atStartMaxItems: number;
   /** Evaluate after SFT and after each RL phase. */
   afterEachStage: boolean;
   /** RL steps between evals within a phase (labelled "rl step N" by global step); 0 = only at phase ends. */
@@ -320,6 +322,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   eval: {
     enable: true,
     atStart: true,
+    atStartMaxItems: 0, // ours: an untrained model writes to the token cap; the demo scores it on fewer items
     afterEachStage: true,
     rlInterval: 0, // an eval costs about as much as a few RL steps on the demo; on for diagnosis
     kValues: [1, 4], // pass@1 averaged over samples, and pass@4

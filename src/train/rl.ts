@@ -6,7 +6,8 @@
 //      (up to rl.dynamicSampling.maxRounds rounds) to fill the batch;
 //   5. GRPO advantages within each group;
 //   6. for each mini-batch: clipped token-level policy loss (+ entropy bonus, + k3 KL to a frozen
-//      reference when rl.klCoef > 0) over micro-batches packed one group per row, one AdamW step.
+//      reference when rl.klCoef > 0, its log-probs computed once per step however many passes
+//      rl.updatesPerBatch makes) over micro-batches packed one group per row, one AdamW step.
 // The old log-probs are the sampler's (equal to a forward's: tests/model/generate.test.ts), so the
 // first update of a step is on-policy (ratio 1), as in verl with ppo_epochs 1 and one mini-batch.
 // Every random draw is keyed by (seed, step, round), so a resumed run replays an uninterrupted one.
@@ -156,8 +157,17 @@ interface UpdateStats {
   lr: number;
 }
 
+/**
+ * The frozen reference's log-probs of a mini-batch's micro-batches, computed in the step's first pass over the
+ * batch and reused by the later ones (rl.updatesPerBatch > 1): the reference and the batch do not change.
+ */
+type RefCache = (Tensor | undefined)[];
+
+/** For tests: false recomputes the reference's log-probs in every pass, as before the cache (the results must not differ). */
+export const referenceCache = { enabled: true };
+
 /** One policy update on a mini-batch: forward/backward per micro-batch, then AdamW. */
-async function update(s: Session, seqs: Seq[], prompts: readonly (readonly number[])[], lr: number, ref: Params | undefined): Promise<UpdateStats> {
+async function update(s: Session, seqs: Seq[], prompts: readonly (readonly number[])[], lr: number, ref: Params | undefined, refCache: RefCache): Promise<UpdateStats> {
   const o = s.cfg.rl;
   const { gpu, model, params, grads } = s;
   const denom = seqs.reduce((n, q) => n + q.ids.length, 0);
@@ -176,12 +186,13 @@ async function update(s: Session, seqs: Seq[], prompts: readonly (readonly numbe
     const logpOld = f32(mb.seqs.flatMap((q) => q.logps));
     const adv = f32(mb.seqs.flatMap((q) => q.ids.map(() => q.adv)));
     const weight = f32(new Array<number>(M).fill(1));
-    let refLogp: Tensor | undefined;
-    if (ref) {
+    let refLogp = refCache[p];
+    if (ref && !refLogp) {
       const r = modelForward(gpu, model, ref, dev, { temperature: o.temperature });
       releaseForward(gpu, r.state);
       releaseTensor(gpu, r.entropy);
       refLogp = r.logp;
+      if (referenceCache.enabled) refCache[p] = refLogp;
     }
     const res = modelForward(gpu, model, params, dev, { temperature: o.temperature, train: true, recompute: s.cfg.model.recompute });
     const dlogp = createTensor(gpu, [M], "f32", "rl.dlogp");
@@ -194,7 +205,7 @@ async function update(s: Session, seqs: Seq[], prompts: readonly (readonly numbe
     modelBackward(gpu, model, params, grads, res, { dlogp, dentropy: o.entropyCoef !== 0 ? dentropy : undefined });
     copyRows(gpu, sumT, 0, partSums, p, 1, STAT_ROWS);
     for (const t of [logpOld, adv, weight, dlogp, dentropy, stats, sumT, res.logp, res.entropy]) releaseTensor(gpu, t);
-    if (refLogp) releaseTensor(gpu, refLogp);
+    if (refLogp && refCache[p] !== refLogp) releaseTensor(gpu, refLogp);
     releaseBatch(gpu, dev);
   }
   adamwStep(gpu, s.optim!, { step: ++s.state.optimStep, lr });
@@ -283,17 +294,20 @@ async function rlStep(s: Session, plan: PhasePlan<RlRecord>, sampler: Sampler<Rl
   const updates: UpdateStats[] = [];
   const tu = performance.now();
   let trainTokens = 0;
+  const refCaches = new Map<number, RefCache>();
   for (let epoch = 0; epoch < o.updatesPerBatch; epoch++) {
     for (let i = 0; i < kept.length; i += o.miniBatchSize) {
+      if (!refCaches.has(i)) refCaches.set(i, []);
       const seqs: Seq[] = [];
       for (let gi = i; gi < Math.min(kept.length, i + o.miniBatchSize); gi++) {
         const g = kept[gi]!;
         g.samples.forEach((x, j) => seqs.push({ group: gi, ids: x.ids, logps: x.logps, adv: advOf.get(g)![j]! }));
       }
       trainTokens += seqs.reduce((n, q) => n + q.ids.length, 0) + prompts.slice(i, i + o.miniBatchSize).reduce((n, p) => n + p.length, 0);
-      updates.push(await update(s, seqs, prompts, lr, ref));
+      updates.push(await update(s, seqs, prompts, lr, ref, refCaches.get(i)!));
     }
   }
+  for (const t of [...refCaches.values()].flat()) if (t) releaseTensor(s.gpu, t);
   const tUpdate = performance.now() - tu;
   st.stageStep++;
   st.globalStep++;

@@ -30,10 +30,12 @@ export interface TrainOptions {
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), after its checkpoint is saved. */
 export const INTERRUPTED = 130;
 
-async function evaluate(s: Session, label: string): Promise<void> {
+async function evaluate(s: Session, label: string, atStart = false): Promise<void> {
   if (!s.cfg.eval.enable || s.state.evals.includes(label)) return;
-  const bar = createProgress({ label: `eval ${label}`, total: Math.min(s.data.eval.length, s.cfg.eval.maxItems || Infinity), unit: "item", quiet: s.quietProgress });
-  const table = await runEval({ gpu: s.gpu, cfg: s.cfg, model: s.model, params: s.params, data: s.data, judge: s.judge }, label, s.cfg.eval, join(s.runDir, "eval"), (done) => bar.update(done), s.state.globalStep);
+  // The starting model's eval covers the first eval.atStartMaxItems records when that is set (and smaller).
+  const o = atStart && s.cfg.eval.atStartMaxItems > 0 ? { ...s.cfg.eval, maxItems: Math.min(s.cfg.eval.maxItems || Infinity, s.cfg.eval.atStartMaxItems) } : s.cfg.eval;
+  const bar = createProgress({ label: `eval ${label}`, total: Math.min(s.data.eval.length, o.maxItems || Infinity), unit: "item", quiet: s.quietProgress });
+  const table = await runEval({ gpu: s.gpu, cfg: s.cfg, model: s.model, params: s.params, data: s.data, judge: s.judge }, label, o, join(s.runDir, "eval"), (done) => bar.update(done), s.state.globalStep);
   bar.stop();
   const all = table.rows.find((r) => r.kind === "all");
   if (all) process.stderr.write(`eval ${label}: hybrid accuracy ${all.hybrid.toFixed(3)}, rule ${all.rule.toFixed(3)}, F1 ${all.f1.toFixed(3)}, pass@${table.ks.at(-1)} ${all.passAtK.at(-1)?.toFixed(3) ?? "-"}\n`);
@@ -86,7 +88,7 @@ export async function runTrain(gpu: Gpu, cfg: RunConfig, runDir: string, o: Trai
   process.on("SIGINT", onSigint);
   try {
     // The starting model's score: "before SFT", or "before RL" for a run without the SFT stage (longrl rl --model DIR).
-    if (s.state.globalStep === 0 && cfg.eval.atStart) await evaluate(s, o.stages.includes("sft") && cfg.sft.enable ? "before SFT" : "before RL");
+    if (s.state.globalStep === 0 && cfg.eval.atStart) await evaluate(s, o.stages.includes("sft") && cfg.sft.enable ? "before SFT" : "before RL", true);
     if (s.state.stage === "pretrain") {
       if (o.stages.includes("sft") && cfg.pretrain.enable) {
         if (!(await supervised(s, "pretrain", o.quiet))) return INTERRUPTED;

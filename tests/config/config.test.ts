@@ -9,6 +9,7 @@ import { RULES } from "../../src/config/rules.ts";
 import { LongrlError } from "../../src/util/errors.ts";
 
 const DEMO = "configs/demo.yaml";
+const DEMO_BASE = "configs/demo-base.yaml";
 const QWEN = "configs/qwen2.5-0.5b.yaml";
 const DEMO_COPY = "configs/demo-copy.yaml";
 const DEMO_512 = "configs/demo-512.yaml";
@@ -67,8 +68,9 @@ describe("run config: defaults and shipped files", () => {
     expect(cfg.model.path).toBe("");
     expect(cfg.model.fresh).toMatchObject({ hiddenSize: 128, numLayers: 4, numHeads: 4, numKvHeads: 2, vocabSize: 0 });
     expect(cfg.tokenizer).toMatchObject({ name: "cl100k_base", compactVocab: true });
-    expect(cfg.curriculum.phases.map((p) => p.maxPromptTokens)).toEqual([256, 512, 1024]);
-    expect(cfg.rl.groupSize).toBe(8);
+    expect(cfg.curriculum).toMatchObject({ enable: true, cumulative: true, phases: [{ maxPromptTokens: 384, steps: 20 }, { maxPromptTokens: 512, steps: 20 }] });
+    expect(cfg.rl).toMatchObject({ groupSize: 8, temperature: 1, updatesPerBatch: 2, klCoef: 0.05, dynamicSampling: { scaleShortBatch: true } });
+    expect(cfg.reward.qaMatch).toBe("cover");
     expect(cfg.reward.overlong.maxResponseTokens).toBe(cfg.rl.maxResponseTokens);
     expect(cfg.eval).toMatchObject({ atStart: true, afterEachStage: true });
   });
@@ -82,8 +84,14 @@ describe("run config: defaults and shipped files", () => {
     expect(cfg.reward.overlong.maxResponseTokens).toBe(cfg.rl.maxResponseTokens);
   });
 
-  test("configs/demo-copy.yaml is the demo plus the copy stage, and differs from it only in the copy pipeline's settings", () => {
-    const demoCfg = loadRunConfig({ file: DEMO });
+  test("configs/demo-base.yaml, the first demo: three phases up to 1,024 tokens", () => {
+    const cfg = loadRunConfig({ file: DEMO_BASE });
+    expect(cfg.curriculum.phases.map((p) => p.maxPromptTokens)).toEqual([256, 512, 1024]);
+    expect(cfg.pretrain.enable).toBe(false);
+  });
+
+  test("configs/demo-copy.yaml is demo-base.yaml plus the copy stage, and differs from it only in the copy pipeline's settings", () => {
+    const demoCfg = loadRunConfig({ file: DEMO_BASE });
     const copyCfg = loadRunConfig({ file: DEMO_COPY });
     expect(changedLeaves(demoCfg, copyCfg)).toEqual(
       [
@@ -129,8 +137,31 @@ describe("run config: defaults and shipped files", () => {
     expect(cfg.data.synth.maxTokens).toBe(cfg.curriculum.phases.at(-1)!.maxPromptTokens);
   });
 
+  test("configs/demo.yaml is demo-512.yaml with setting F and four eval-side time savers, and differs from it only there", () => {
+    const base = loadRunConfig({ file: DEMO_512 });
+    const cfg = loadRunConfig({ file: DEMO });
+    expect(changedLeaves(base, cfg)).toEqual(
+      [
+        // F: what RL trains with
+        "rl.updatesPerBatch",
+        "rl.klCoef",
+        "rl.temperature",
+        "rl.dynamicSampling.scaleShortBatch",
+        "curriculum.cumulative",
+        "curriculum.phases.*.steps",
+        // time: what is measured, not what is trained
+        "pretrain.evalInterval",
+        "sft.evalInterval",
+        "eval.atStartMaxItems",
+        "eval.promptsPerCall",
+      ].sort(),
+    );
+    expect(cfg.curriculum.phases).toEqual([{ maxPromptTokens: 384, steps: 20 }, { maxPromptTokens: 512, steps: 20 }]);
+    expect(cfg.reward.qaMatch).toBe(base.reward.qaMatch); // F's cover verifier is the default, written out in the file
+  });
+
   test("resolved configs round-trip through configToYaml", () => {
-    for (const opts of [{ file: DEMO }, { file: QWEN }, { file: DEMO_COPY }, { file: DEMO_512 }, { file: DEMO, sets: ["rl.clipHigh=0.28", "data.synth.maxTokens=1500", "curriculum.phases.3={maxPromptTokens: 1500, steps: 2}", "outputDir=runs/123"] }]) {
+    for (const opts of [{ file: DEMO }, { file: DEMO_BASE }, { file: QWEN }, { file: DEMO_COPY }, { file: DEMO_512 }, { file: DEMO, sets: ["rl.clipHigh=0.28", "data.synth.maxTokens=1500", "curriculum.phases.2={maxPromptTokens: 1500, steps: 2}", "outputDir=runs/123"] }]) {
       const cfg = loadRunConfig(opts);
       const yaml = configToYaml(cfg);
       expect(YAML.parse(yaml).reward.overlong).not.toHaveProperty("maxResponseTokens"); // derived, so left out
@@ -143,7 +174,7 @@ describe("run config: defaults and shipped files", () => {
     expect(rlPhases(on)).toEqual(on.curriculum.phases);
     const off = loadRunConfig({ file: DEMO, sets: ["curriculum.enable=false"] });
     const total = on.curriculum.phases.reduce((a, p) => a + p.steps, 0);
-    expect(rlPhases(off)).toEqual([{ maxPromptTokens: 1024, steps: total }]);
+    expect(rlPhases(off)).toEqual([{ maxPromptTokens: 512, steps: total }]);
   });
 });
 
@@ -162,15 +193,15 @@ describe("run config: --set overrides", () => {
   test("lists: whole list, element by index (a.1.b and a[1].b), append", () => {
     expect(load("data.synth.kinds=[lookup,docmath]").data.synth.kinds).toEqual(["lookup", "docmath"]);
     expect(load("curriculum.phases=[{maxPromptTokens: 512, steps: 10}]").curriculum.phases).toEqual([{ maxPromptTokens: 512, steps: 10 }]);
-    const cfg = load("curriculum.phases.1.steps=5", "curriculum.phases[2].steps=7");
-    expect(cfg.curriculum.phases.map((p) => p.steps)).toEqual([load().curriculum.phases[0]!.steps, 5, 7]);
-    expect(load("data.synth.maxTokens=1500", "curriculum.phases.3={maxPromptTokens: 1500, steps: 2}").curriculum.phases[3]).toEqual({ maxPromptTokens: 1500, steps: 2 });
+    const cfg = load("curriculum.phases.0.steps=5", "curriculum.phases[1].steps=7");
+    expect(cfg.curriculum.phases.map((p) => p.steps)).toEqual([5, 7]);
+    expect(load("data.synth.maxTokens=1500", "curriculum.phases.2={maxPromptTokens: 1500, steps: 2}").curriculum.phases[2]).toEqual({ maxPromptTokens: 1500, steps: 2 });
     expect(load("eval.kValues=[1, 2, 4]").eval.kValues).toEqual([1, 2, 4]);
   });
 
   test("a mapping merges into its section; later --set wins", () => {
     const cfg = load("rl.dynamicSampling={maxRounds: 2}", "rl.groupSize=4", "rl.groupSize=16");
-    expect(cfg.rl.dynamicSampling).toEqual({ enable: true, maxRounds: 2, scaleShortBatch: false });
+    expect(cfg.rl.dynamicSampling).toEqual({ enable: true, maxRounds: 2, scaleShortBatch: true }); // the file's scaleShortBatch stays
     expect(cfg.rl.groupSize).toBe(16);
   });
 
@@ -212,23 +243,23 @@ describe("run config: errors are one line naming the place, the field and the fi
     ["lr >= 0", { sets: ["sft.lr=-1e-5"] }, "--set sft.lr=-1e-5: sft.lr must be >= 0, got -0.00001"],
     ["share in [0, 1]", { sets: ["retrospective.share=1.5"] }, "--set retrospective.share=1.5: retrospective.share must be <= 1, got 1.5"],
     ["phase steps >= 0", { file: DEMO, sets: ["curriculum.phases.1.steps=-1"] }, "--set curriculum.phases.1.steps=-1: curriculum.phases.1.steps must be >= 0, got -1"],
-    ["phases grow", { file: DEMO, sets: ["curriculum.phases.2.maxPromptTokens=512"] }, "--set curriculum.phases.2.maxPromptTokens=512: curriculum.phases.2.maxPromptTokens 512 must be > curriculum.phases.1.maxPromptTokens 512 (phases grow)"],
+    ["phases grow", { file: DEMO, sets: ["curriculum.phases.1.maxPromptTokens=384"] }, "--set curriculum.phases.1.maxPromptTokens=384: curriculum.phases.1.maxPromptTokens 384 must be > curriculum.phases.0.maxPromptTokens 384 (phases grow)"],
     ["phases grow, in a file", { file: "x.yaml", text: "curriculum:\n  phases:\n    - {maxPromptTokens: 900, steps: 1}\n    - {maxPromptTokens: 800, steps: 1}\n" }, "x.yaml:4: curriculum.phases.1.maxPromptTokens 800 must be > curriculum.phases.0.maxPromptTokens 900 (phases grow)"],
     ["phase element needs every key", { sets: ["curriculum.phases=[{maxPromptTokens: 512}]"] }, "--set curriculum.phases=[{maxPromptTokens: 512}]: curriculum.phases.0 has no steps; each element needs maxPromptTokens, steps"],
     ["no phases", { sets: ["curriculum.phases=[]"] }, "--set curriculum.phases=[]: curriculum.phases is empty; give at least one {maxPromptTokens, steps}"],
-    ["micro-batch divides the mini-batch", { file: DEMO, sets: ["rl.microBatchSize=3"] }, "--set rl.microBatchSize=3: rl.microBatchSize 3 does not divide the 16 sequences of a mini-batch (rl.miniBatchSize x rl.groupSize)"],
-    ["mini-batch divides the batch", { file: DEMO, sets: ["rl.batchSize=5"] }, "--set rl.batchSize=5: rl.miniBatchSize 2 does not divide rl.batchSize 5"],
+    ["micro-batch divides the mini-batch", { file: DEMO, sets: ["rl.microBatchSize=3"] }, "--set rl.microBatchSize=3: rl.microBatchSize 3 does not divide the 32 sequences of a mini-batch (rl.miniBatchSize x rl.groupSize)"],
+    ["mini-batch divides the batch", { file: DEMO, sets: ["rl.batchSize=5"] }, "--set rl.batchSize=5: rl.miniBatchSize 4 does not divide rl.batchSize 5"],
     ["SFT micro-batch", { file: DEMO, sets: ["sft.microBatchSize=3"] }, "--set sft.microBatchSize=3: sft.microBatchSize 3 does not divide sft.batchSize 8"],
     ["pass@k needs k samples", { file: DEMO, sets: ["eval.kValues=[1, 8]"] }, "--set eval.kValues=[1, 8]: eval.samplesPerItem 4 < the largest eval.kValues 8; pass@k needs k samples"],
     ["derived key", { sets: ["reward.overlong.maxResponseTokens=512"] }, "--set reward.overlong.maxResponseTokens=512: reward.overlong.maxResponseTokens is set from rl.maxResponseTokens; set that instead"],
     ["derived key in a file", { file: "x.yaml", text: "reward:\n  overlong:\n    maxResponseTokens: 512\n" }, "x.yaml:3: reward.overlong.maxResponseTokens is set from rl.maxResponseTokens; set that instead"],
-    ["window of a fresh model", { file: DEMO, sets: ["rl.maxResponseTokens=1500"] }, "--set rl.maxResponseTokens=1500: curriculum.phases.2.maxPromptTokens 1024 + rl.maxResponseTokens 1500 > model.fresh.maxPositions 2048; lower them or raise maxPositions"],
+    ["window of a fresh model", { file: DEMO, sets: ["rl.maxResponseTokens=1600"] }, "--set rl.maxResponseTokens=1600: curriculum.phases.1.maxPromptTokens 512 + rl.maxResponseTokens 1600 > model.fresh.maxPositions 2048; lower them or raise maxPositions"],
     ["fresh model shape", { file: DEMO, sets: ["model.fresh.hiddenSize=130"] }, "--set model.fresh.hiddenSize=130: model.fresh: hiddenSize 130 is not a multiple of numHeads 4"],
     ["compact vocabulary with a pretrained model", { file: DEMO, sets: ["model.path=models/qwen"] }, "--set model.path=models/qwen: tokenizer.compactVocab must be false with model.path set: a pretrained embedding keeps its token ids (set tokenizer.compactVocab=false, and tokenizer.name= to use the model directory's own tokenizer; --model DIR sets all three)"],
-    ["a phase with no synthetic record", { file: DEMO, sets: ["sft.enable=false", "data.synth.minTokens=300"] }, "--set data.synth.minTokens=300: curriculum.phases.0 takes prompts of (0, 256] tokens but data.synth makes 300..1024; change data.synth.minTokens/maxTokens or the phase"],
+    ["a phase with no synthetic record", { file: DEMO, sets: ["sft.enable=false", "data.synth.minTokens=400"] }, "--set data.synth.minTokens=400: curriculum.phases.0 takes prompts of (0, 384] tokens but data.synth makes 400..512; change data.synth.minTokens/maxTokens or the phase"],
     ["judge without a model", { sets: ["reward.judge.backend=openai"] }, "--set reward.judge.backend=openai: reward.judge.model is empty; name the judge model for backend openai"],
-    ["index past the end", { file: DEMO, sets: ["curriculum.phases.5.steps=1"] }, "--set curriculum.phases.5.steps=1: curriculum.phases has 3 elements; index 5 is out of range (3 appends)"],
-    ["field of a new element", { file: DEMO, sets: ["curriculum.phases.3.steps=1"] }, "--set curriculum.phases.3.steps=1: curriculum.phases.3 does not exist; append a whole element: curriculum.phases.3={...}"],
+    ["index past the end", { file: DEMO, sets: ["curriculum.phases.5.steps=1"] }, "--set curriculum.phases.5.steps=1: curriculum.phases has 2 elements; index 5 is out of range (2 appends)"],
+    ["field of a new element", { file: DEMO, sets: ["curriculum.phases.2.steps=1"] }, "--set curriculum.phases.2.steps=1: curriculum.phases.2 does not exist; append a whole element: curriculum.phases.2={...}"],
     ["a leaf is not a section", { sets: ["rl.groupSize.x=1"] }, "--set rl.groupSize.x=1: rl.groupSize is an integer, not a section; use --set rl.groupSize=VALUE"],
     ["--set without =", { sets: ["rl.groupSize"] }, "--set rl.groupSize: expected key=value, e.g. --set rl.clipHigh=0.28"],
     ["--set with a bad value", { sets: ["rl.groupSize=[1"] }, "--set rl.groupSize=[1: the value is not valid YAML (Flow sequence must end with a ]); quote text that holds : # [ or {"],

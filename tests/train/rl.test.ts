@@ -11,6 +11,7 @@ import { evalSlug } from "../../src/eval/run.ts";
 import { loadCheckpoint } from "../../src/model/checkpoint.ts";
 import { releaseParams } from "../../src/model/params.ts";
 import { computeRewards, type RewardItem, type RewardResult } from "../../src/reward/hybrid.ts";
+import { referenceCache } from "../../src/train/rl.ts";
 import { runTrain, type TrainOptions } from "../../src/train/run.ts";
 import { latestCheckpoint } from "../../src/train/session.ts";
 import { fnv1a } from "../../src/util/rng.ts";
@@ -162,6 +163,26 @@ test("micro-batch size does not change an update (token-level mean over the mini
   }
 });
 
+test("rl.updatesPerBatch 2 with a KL reference: the second pass reuses the first's reference log-probs, with the metrics of recomputing them", async () => {
+  const gpu = await testGpu();
+  // Two mini-batches of one group a step, each two micro-batches of 2 sequences: the cache is per mini-batch and micro-batch.
+  const two = loadRunConfig({ text: YAML, sets: ["rl.updatesPerBatch=2", "sft.enable=false", "curriculum.phases.0.steps=2", "curriculum.phases.1.steps=0"] });
+  const runs: Line[][] = [];
+  for (const cached of [true, false]) {
+    referenceCache.enabled = cached;
+    const dir = join(root, `ref-cache-${cached}`);
+    try {
+      expect(await runTrain(gpu, two, dir, opts)).toBe(0);
+    } finally {
+      referenceCache.enabled = true;
+    }
+    runs.push(runMetrics(dir).filter((l) => l.stage === "rl"));
+  }
+  const [cached, recomputed] = runs as [Line[], Line[]];
+  expect(cached.some((l) => (l.updates as number) >= 4 && (l.kl as number) > 0)).toBe(true); // a second pass with a moved policy
+  expect(cached).toEqual(recomputed); // runMetrics leaves out the timings
+});
+
 test("scaleShortBatch: a mini-batch short of groups gets the gradient scaled by groups / miniBatchSize; the metrics do not change", async () => {
   const gpu = await testGpu();
   const one = (scale: boolean) => loadRunConfig({
@@ -211,7 +232,7 @@ test("a phase of 0 steps is skipped: no steps, no eval after it; the next phase 
   const skip = loadRunConfig({
     text: YAML,
     sets: ["sft.enable=false", "rl.klCoef=0", "curriculum.phases.0.steps=0", "curriculum.phases.1.steps=1",
-      "eval.enable=true", "eval.atStart=true", "eval.maxItems=1", "eval.samplesPerItem=1", "eval.kValues=[1]", "eval.maxResponseTokens=4"],
+      "eval.enable=true", "eval.atStart=true", "eval.atStartMaxItems=1", "eval.maxItems=2", "eval.samplesPerItem=1", "eval.kValues=[1]", "eval.maxResponseTokens=4"],
   });
   const dir = join(root, "skip-phase");
   expect(await runTrain(gpu, skip, dir, opts)).toBe(0);
@@ -220,6 +241,10 @@ test("a phase of 0 steps is skipped: no steps, no eval after it; the next phase 
   expect(existsSync(join(dir, "eval", "before-sft.json"))).toBe(false);
   expect(existsSync(join(dir, "eval", "after-phase-1.json"))).toBe(false);
   expect(existsSync(join(dir, "eval", "after-phase-2.json"))).toBe(true);
+  // eval.atStartMaxItems: the starting model on the first item, the trained one on both.
+  const ids = (label: string) => readFileSync(join(dir, "eval", `${label}.jsonl`), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as Line).id);
+  expect(ids("after-phase-2")).toHaveLength(2);
+  expect(ids("before-rl")).toEqual(ids("after-phase-2").slice(0, 1));
 });
 
 test("eval.rlInterval: evals within each phase (not at its last step), each once across a resume, a step table and plot; training unchanged", async () => {
