@@ -147,7 +147,7 @@ export interface RunSummaryInput {
   runDir?: string;
   /** The report file, when one was written. */
   report?: string;
-  /** Per stage: report.ts's stageSummaries, with the stage's wall time when the caller measured it. */
+  /** Per stage: report.ts's stageSummaries (time: the sum of its step times; held-out loss checks and evals not included). */
   stages: ReadonlyArray<Pick<StageSummary, "label" | "steps" | "final" | "seconds">>;
   evals?: ReadonlyArray<{ label: string; table: EvalTable }>;
 }

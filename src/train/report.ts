@@ -112,26 +112,30 @@ export interface StageSummary {
   lastStep: number;
   /** The last finite value of each FINAL_KEYS field seen in this stage. */
   final: Record<string, number>;
+  /** Sum of the stage's step times (`seconds`; a step logged twice, as around a resume, counts once); held-out loss checks and evals not included. */
   seconds?: number;
 }
 
 /** One summary per stage (and RL phase), in order of first appearance. */
 export function stageSummaries(metrics: readonly MetricsLine[]): StageSummary[] {
-  const groups = new Map<string, StageSummary & { seen: Set<number> }>();
+  const groups = new Map<string, StageSummary & { seen: Map<number, number | undefined> }>();
   for (const m of metrics) {
     const label = m.stage === "rl" && typeof m.phase === "number" ? `rl phase ${m.phase}` : m.stage;
     let g = groups.get(label);
     if (!g) {
-      g = { label, steps: 0, firstStep: m.step, lastStep: m.step, final: {}, seen: new Set() };
+      g = { label, steps: 0, firstStep: m.step, lastStep: m.step, final: {}, seen: new Map() };
       groups.set(label, g);
     }
-    g.seen.add(m.step);
+    g.seen.set(m.step, isNum(m.seconds) ? (m.seconds as number) : undefined);
     g.steps = g.seen.size;
     g.firstStep = Math.min(g.firstStep, m.step);
     g.lastStep = Math.max(g.lastStep, m.step);
     for (const k of FINAL_KEYS) if (isNum(m[k])) g.final[k] = m[k] as number;
   }
-  return [...groups.values()].map(({ seen: _seen, ...s }) => s);
+  return [...groups.values()].map(({ seen, ...s }) => {
+    const times = [...seen.values()];
+    return times.every((t) => t !== undefined) ? { ...s, seconds: times.reduce((a, t) => a + t!, 0) } : s;
+  });
 }
 
 /** Write report.html and summary.md into runDir; returns their paths. */

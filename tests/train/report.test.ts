@@ -117,5 +117,9 @@ test("stageSummaries: one per stage and phase, last finite values", () => {
   expect(s[0]!.final.loss).toBe(0.5);
   expect(s[1]!.final.entropy).toBe(0.5);
   expect(s[2]!.steps).toBe(3);
+  expect(s.every((x) => x.seconds === undefined)).toBe(true); // no step times logged: no stage time
+  // Step times add up per stage; a step logged twice (before and after a resume) counts once, with its last time.
+  const timed = stageSummaries([{ stage: "sft", step: 1, seconds: 2 }, { stage: "sft", step: 2, seconds: 3 }, { stage: "sft", step: 2, seconds: 4 }, { stage: "rl", phase: 1, step: 3, seconds: 10 }]);
+  expect(timed.map((x) => [x.label, x.seconds])).toEqual([["sft", 6], ["rl phase 1", 10]]);
   expect(escapeHtml(`a<b>&"'`)).toBe("a&lt;b&gt;&amp;&quot;&#39;");
 });
