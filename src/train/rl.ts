@@ -167,7 +167,7 @@ type RefCache = (Tensor | undefined)[];
 export const referenceCache = { enabled: true };
 
 /** One policy update on a mini-batch: forward/backward per micro-batch, then AdamW. */
-async function update(s: Session, seqs: Seq[], prompts: readonly (readonly number[])[], lr: number, ref: Params | undefined, refCache: RefCache): Promise<UpdateStats> {
+async function update(s: Session, seqs: Seq[], prompts: readonly (readonly number[])[], lr: number, ref: Params | undefined, refCache?: RefCache): Promise<UpdateStats> {
   const o = s.cfg.rl;
   const { gpu, model, params, grads } = s;
   const denom = seqs.reduce((n, q) => n + q.ids.length, 0);
@@ -186,13 +186,13 @@ async function update(s: Session, seqs: Seq[], prompts: readonly (readonly numbe
     const logpOld = f32(mb.seqs.flatMap((q) => q.logps));
     const adv = f32(mb.seqs.flatMap((q) => q.ids.map(() => q.adv)));
     const weight = f32(new Array<number>(M).fill(1));
-    let refLogp = refCache[p];
+    let refLogp = refCache?.[p];
     if (ref && !refLogp) {
       const r = modelForward(gpu, model, ref, dev, { temperature: o.temperature });
       releaseForward(gpu, r.state);
       releaseTensor(gpu, r.entropy);
       refLogp = r.logp;
-      if (referenceCache.enabled) refCache[p] = refLogp;
+      if (refCache) refCache[p] = refLogp;
     }
     const res = modelForward(gpu, model, params, dev, { temperature: o.temperature, train: true, recompute: s.cfg.model.recompute });
     const dlogp = createTensor(gpu, [M], "f32", "rl.dlogp");
@@ -205,7 +205,7 @@ async function update(s: Session, seqs: Seq[], prompts: readonly (readonly numbe
     modelBackward(gpu, model, params, grads, res, { dlogp, dentropy: o.entropyCoef !== 0 ? dentropy : undefined });
     copyRows(gpu, sumT, 0, partSums, p, 1, STAT_ROWS);
     for (const t of [logpOld, adv, weight, dlogp, dentropy, stats, sumT, res.logp, res.entropy]) releaseTensor(gpu, t);
-    if (refLogp && refCache[p] !== refLogp) releaseTensor(gpu, refLogp);
+    if (refLogp && !refCache) releaseTensor(gpu, refLogp);
     releaseBatch(gpu, dev);
   }
   adamwStep(gpu, s.optim!, { step: ++s.state.optimStep, lr });
@@ -294,17 +294,20 @@ async function rlStep(s: Session, plan: PhasePlan<RlRecord>, sampler: Sampler<Rl
   const updates: UpdateStats[] = [];
   const tu = performance.now();
   let trainTokens = 0;
+  // Per mini-batch (keyed by its first group), kept only when a later pass reads it.
   const refCaches = new Map<number, RefCache>();
+  const reuseRef = o.updatesPerBatch > 1 && referenceCache.enabled;
   for (let epoch = 0; epoch < o.updatesPerBatch; epoch++) {
     for (let i = 0; i < kept.length; i += o.miniBatchSize) {
-      if (!refCaches.has(i)) refCaches.set(i, []);
+      let refCache = refCaches.get(i);
+      if (reuseRef && !refCache) refCaches.set(i, (refCache = []));
       const seqs: Seq[] = [];
       for (let gi = i; gi < Math.min(kept.length, i + o.miniBatchSize); gi++) {
         const g = kept[gi]!;
         g.samples.forEach((x, j) => seqs.push({ group: gi, ids: x.ids, logps: x.logps, adv: advOf.get(g)![j]! }));
       }
       trainTokens += seqs.reduce((n, q) => n + q.ids.length, 0) + prompts.slice(i, i + o.miniBatchSize).reduce((n, p) => n + p.length, 0);
-      updates.push(await update(s, seqs, prompts, lr, ref, refCaches.get(i)!));
+      updates.push(await update(s, seqs, prompts, lr, ref, refCache));
     }
   }
   for (const t of [...refCaches.values()].flat()) if (t) releaseTensor(s.gpu, t);
