@@ -1,7 +1,8 @@
 // `longrl compare A.jsonl B.jsonl`: two evals of the same items, item by item (src/eval/compare.ts). The
 // question it answers: did checkpoint B score higher than checkpoint A on this eval set, beyond the noise?
 import type { Argv, CommandModule } from "yargs";
-import { compareEvals, formatCompare, readEvalItems } from "../eval/compare.ts";
+import { loadRecords } from "../data/load.ts";
+import { compareEvals, formatCompare, readEvalItems, recordGroups, type CompareGroups } from "../eval/compare.ts";
 import { QA_MATCHES } from "../reward/qa.ts";
 import { usageError } from "../util/errors.ts";
 import { qaMatchArg, type Writer } from "./verify.ts";
@@ -11,6 +12,8 @@ export interface CompareArgs {
   b: string;
   buckets?: string;
   qaMatch?: string;
+  data?: string;
+  groupBy?: string;
   json: boolean;
 }
 
@@ -25,7 +28,14 @@ export function parseBuckets(text: string): number[] {
 
 export function runCompare(a: CompareArgs, out: Writer = process.stdout): void {
   const match = a.qaMatch === undefined ? undefined : qaMatchArg(a.qaMatch);
-  const rows = compareEvals(readEvalItems(a.a, match), readEvalItems(a.b, match), a.buckets === undefined ? [] : parseBuckets(a.buckets));
+  if ((a.data === undefined) !== (a.groupBy === undefined)) {
+    throw usageError(`${a.data === undefined ? "--group-by" : "--data"} needs ${a.data === undefined ? "--data F.jsonl (the records the evals scored)" : "--group-by FIELD (e.g. meta.relation)"}`);
+  }
+  let groups: CompareGroups | undefined;
+  if (a.data !== undefined && a.groupBy !== undefined) {
+    groups = { field: a.groupBy, where: a.data, byItem: recordGroups(loadRecords(a.data).records, a.groupBy, a.data) };
+  }
+  const rows = compareEvals(readEvalItems(a.a, match), readEvalItems(a.b, match), a.buckets === undefined ? [] : parseBuckets(a.buckets), groups);
   const title = `hybrid accuracy per item${match ? ` (qa re-scored with qaMatch ${match})` : ""}: A = ${a.a}, B = ${a.b}`;
   out.write(a.json ? `${JSON.stringify(rows)}\n` : formatCompare(rows, title));
 }
@@ -39,6 +49,8 @@ export const compareCommand: CommandModule<{}, CompareArgs> = {
       .positional("b", { type: "string", demandOption: true, describe: "eval/<label>.jsonl of the same items under another checkpoint" })
       .option("buckets", { type: "string", describe: "prompt-length bucket edges, e.g. 256,384,512 (default: all items only)" })
       .option("qa-match", { type: "string", choices: [...QA_MATCHES], describe: "re-score qa samples from their stored answers with this rule (reward.qaMatch) instead of the stored scores" })
+      .option("data", { type: "string", describe: "the records the evals scored (JSONL; for the synthetic sets, `longrl data synth` with the config's settings)" })
+      .option("group-by", { type: "string", describe: "with --data: one row per value of this record field, e.g. meta.relation, meta.kind, category" })
       .option("json", { type: "boolean", default: false, describe: "print the rows as JSON" }) as unknown as Argv<CompareArgs>,
   handler: (a) => runCompare(a),
 };

@@ -151,7 +151,7 @@ export function generateRecord(index: number, opts: SynthOptions, tok: Tokenizer
         answer: q.answer,
         reasoning: q.reasoning(passageOf, opts.reasoning ?? "cite"),
         meta: {
-          generator: GENERATOR_VERSION, kind, hops: q.hops, seed: opts.seed, index,
+          generator: GENERATOR_VERSION, kind, relation: q.relation, hops: q.hops, seed: opts.seed, index,
           evidence: q.evidence.map(passageOf), passages: passages.length,
         },
         promptTokens: tokens,

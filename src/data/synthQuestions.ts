@@ -17,6 +17,11 @@ export interface SynthQuestion {
   /** Bare answer: an entity or value, a number, or a letter. */
   answer: string;
   hops: number;
+  /**
+   * What is asked, for grouping results (`longrl compare --group-by meta.relation`): the chain's relation names
+   * joined by ">" ("birthYear", "employer>headquarters"), or the arithmetic for docmath ("sum", "ratio", ...).
+   */
+  relation: string;
   /** Facts the answer needs; each becomes its own passage, spread across the document. */
   evidence: Fact[];
   /** Entities a distractor should mention (choice options), so every option appears in the document. */
@@ -89,6 +94,7 @@ function chainQuestion(world: World, rng: Rng, kind: "lookup" | "multihop"): Syn
     question: `What is ${c.phrase}?`,
     answer: c.answer,
     hops,
+    relation: c.relations.map((r) => r.name).join(">"),
     evidence: c.facts,
     mentions: [],
     reasoning: (p, style) => `${restate(c.phrase, style)}${cite(p, c.facts, style)}\nSo ${c.phrase} is ${c.answer}.`,
@@ -117,6 +123,7 @@ function choiceQuestion(world: World, rng: Rng): SynthQuestion {
     choices,
     answer: letter,
     hops,
+    relation: c.relations.map((r) => r.name).join(">"),
     evidence: c.facts,
     mentions: wrong,
     reasoning: (p, style) => `${restate(c.phrase, style)}${cite(p, c.facts, style)}\nSo ${c.phrase} is ${c.answer}, which is option ${letter}.`,
@@ -167,6 +174,7 @@ function docmathQuestion(world: World, rng: Rng): SynthQuestion {
     question,
     answer,
     hops: 2,
+    relation: op,
     evidence: [f1, f2],
     mentions: [],
     reasoning: (p, style) => `${cite(p, [f1, f2], style)}\n${work}`,

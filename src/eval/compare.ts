@@ -4,6 +4,7 @@
 // scored on one eval set differ item by item far less than two independent evals would, so this resolves
 // smaller changes than comparing the two accuracy figures. Pure apart from reading the files.
 import { readFileSync } from "node:fs";
+import { recordToJson, type DocRecord } from "../data/record.ts";
 import { qaGold, subExactMatch, type QaMatch } from "../reward/qa.ts";
 import { usageError } from "../util/errors.ts";
 import { bucketLabels, bucketOf } from "./metrics.ts";
@@ -66,8 +67,32 @@ export function readEvalItems(path: string, qaMatch?: QaMatch): Map<string, Item
   return items;
 }
 
+/**
+ * Each record's value at a dotted field path of its longrl JSON line ("category", "meta.relation"), keyed as
+ * readEvalItems keys items; an array value is joined with ",". A record without the field is an error.
+ */
+export function recordGroups(records: readonly DocRecord[], field: string, where: string): Map<string, string> {
+  const groups = new Map<string, string>();
+  for (const r of records) {
+    let v: unknown = recordToJson(r);
+    for (const key of field.split(".")) v = v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined;
+    if (v === undefined || v === null) throw usageError(`${where}: record ${r.id} has no field '${field}'; give --group-by a field every record has (e.g. category, meta.kind)`);
+    const label = Array.isArray(v) ? v.map(String).join(",") : typeof v === "object" ? JSON.stringify(v) : String(v);
+    groups.set(JSON.stringify([r.dataSource, r.id]), label);
+  }
+  return groups;
+}
+
+/** Items grouped by a field of their data records (recordGroups): rows "<field>=<value>", values in sorted order. */
+export interface CompareGroups {
+  field: string;
+  /** The data file, for the error when an eval item has no record in it. */
+  where: string;
+  byItem: Map<string, string>;
+}
+
 export interface CompareRow {
-  /** A length bucket label ("≤256", "257–384") or "all". */
+  /** A length bucket label ("len ≤256"), a group ("meta.relation=birthYear") or "all". */
   label: string;
   items: number;
   /** Mean over items of each item's mean hybrid score, in A and in B. */
@@ -85,12 +110,21 @@ export interface CompareRow {
  * Pairs the items of two evals and summarizes b - a per length bucket (non-empty ones, in edge order) and over
  * all. Both evals must hold the same items: a missing item is an error naming one of them, not a silent drop.
  */
-export function compareEvals(a: Map<string, ItemScores>, b: Map<string, ItemScores>, bucketEdges: readonly number[] = []): CompareRow[] {
+export function compareEvals(
+  a: Map<string, ItemScores>, b: Map<string, ItemScores>, bucketEdges: readonly number[] = [], groups?: CompareGroups,
+): CompareRow[] {
   const name = (it: ItemScores) => `${it.dataSource}/${it.id}`;
   for (const [key, it] of a) if (!b.has(key)) throw usageError(`compare: item ${name(it)} is in the first eval and not in the second; compare two evals of the same data`);
   for (const [key, it] of b) if (!a.has(key)) throw usageError(`compare: item ${name(it)} is in the second eval and not in the first; compare two evals of the same data`);
   const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-  const pairs = [...a].map(([key, it]) => ({ bucket: bucketOf(it.promptTokens, bucketEdges), a: mean(it.hybrid), b: mean(b.get(key)!.hybrid) }));
+  const groupOf = (key: string, it: ItemScores) => {
+    const g = groups?.byItem.get(key);
+    if (groups && g === undefined) throw usageError(`compare: item ${name(it)} is not in ${groups.where}; give --data the file the evals were run on`);
+    return g ?? "";
+  };
+  const pairs = [...a].map(([key, it]) => ({
+    bucket: bucketOf(it.promptTokens, bucketEdges), group: groupOf(key, it), a: mean(it.hybrid), b: mean(b.get(key)!.hybrid),
+  }));
   const summarize = (label: string, ps: typeof pairs): CompareRow => {
     const d = ps.map((p) => p.b - p.a);
     const diff = mean(d);
@@ -105,6 +139,9 @@ export function compareEvals(a: Map<string, ItemScores>, b: Map<string, ItemScor
     const ps = pairs.filter((p) => p.bucket === i);
     if (ps.length > 0 && bucketEdges.length > 0) rows.push(summarize(`len ${label}`, ps));
   });
+  if (groups) {
+    for (const g of [...new Set(pairs.map((p) => p.group))].sort()) rows.push(summarize(`${groups.field}=${g}`, pairs.filter((p) => p.group === g)));
+  }
   rows.push(summarize("all", pairs));
   return rows;
 }

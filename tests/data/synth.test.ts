@@ -9,6 +9,7 @@ import { formatRecords, loadRecords } from "../../src/data/load.ts";
 import { buildPrompt, CHOICE_LETTERS, goldResponse } from "../../src/data/prompt.ts";
 import type { DocRecord } from "../../src/data/record.ts";
 import { DEFAULT_SYNTH, generateRecords, parseKinds, parseReasoning, type SynthOptions } from "../../src/data/synth.ts";
+import { RELATIONS } from "../../src/data/synthWorld.ts";
 import { CITIES, COMPANY_KINDS, COMPANY_STEMS, FIRST_NAMES, LAST_NAMES, PROFESSIONS } from "../../src/data/synthVocab.ts";
 import { ruleScore } from "../../src/reward/verify.ts";
 import { loadTokenizer } from "../../src/tokenizer/index.ts";
@@ -114,6 +115,19 @@ describe("lengths and answers", () => {
     for (const r of recs) checkRecord(r, 150, 600);
     const hops = new Set(recs.filter((r) => r.dataSource === "synth_multihop").map((r) => r.meta!.hops));
     expect(hops).toEqual(new Set([2, 3, 4]));
+    // meta.relation names what is asked: one relation per hop, its nouns in the question; docmath's arithmetic.
+    const nouns = new Map(RELATIONS.map((r) => [r.name, r.noun]));
+    for (const r of recs) {
+      const rel = r.meta!.relation as string;
+      if (r.dataSource === "synth_docmath") {
+        expect(["sum", "difference", "ratio", "percent"]).toContain(rel);
+        continue;
+      }
+      const names = rel.split(">");
+      expect(names.length).toBe(r.meta!.hops as number);
+      expect(r.question).toStartWith(`What is ${[...names].reverse().map((n) => `the ${nouns.get(n)!} of `).join("")}`);
+    }
+    expect(new Set(recs.map((r) => r.dataSource === "synth_lookup" && r.meta!.relation)).size).toBeGreaterThan(4);
   });
 
   test("reasoning style quote: the question restated, then each evidence sentence with its passage after it", () => {

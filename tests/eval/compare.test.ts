@@ -83,6 +83,25 @@ describe("compare", () => {
     expect(() => runCompare({ a: path, b: path, qaMatch: "some", json: false })).toThrow(/--qa-match 'some' is not one of cover, either, exact/);
   });
 
+  test("--data with --group-by adds a row per value of a record field; items or fields missing are one-line errors", () => {
+    const data = join(dir, "data.jsonl");
+    const rec = (id: string, relation: string) => JSON.stringify({ id, data_source: "synth_lookup", category: "qa", context: "c", question: "q?", answer: "Oslo", meta: { relation } });
+    writeFileSync(data, [rec("x", "mayor"), rec("y", "birthYear"), rec("z", "mayor"), rec("w", "mayor")].join("\n") + "\n");
+    let json = "";
+    runCompare({ a, b, data, groupBy: "meta.relation", json: true }, { write: (s: string) => (json += s) });
+    const rows = JSON.parse(json) as Array<{ label: string; items: number; diff: number }>;
+    // d = 0.5 (x), 0 (y), -0.5 (z), 0.5 (w): mayor holds x, z and w.
+    expect(rows.map((r) => [r.label, r.items, r.diff])).toEqual([["meta.relation=birthYear", 1, 0], ["meta.relation=mayor", 3, 0.5 / 3], ["all", 4, 0.125]]);
+    let text = "";
+    runCompare({ a, b, data, groupBy: "category", json: false }, { write: (s: string) => (text += s) });
+    expect(text).toMatch(/^category=qa\s+4\s/m);
+    expect(() => runCompare({ a, b, data, groupBy: "meta.hops", json: false })).toThrow(/data\.jsonl: record x has no field 'meta\.hops'; give --group-by a field every record has/);
+    expect(() => runCompare({ a, b, groupBy: "meta.relation", json: false })).toThrow(/--group-by needs --data F\.jsonl/);
+    expect(() => runCompare({ a, b, data, json: false })).toThrow(/--data needs --group-by FIELD/);
+    writeFileSync(data, [rec("x", "mayor"), rec("y", "birthYear")].join("\n") + "\n");
+    expect(() => runCompare({ a, b, data, groupBy: "meta.relation", json: false })).toThrow(/item synth_lookup\/z is not in .*data\.jsonl; give --data the file the evals were run on/);
+  });
+
   test("files that do not pair up, or are not eval files, are one-line errors naming the place", () => {
     const short = evalFile(dir, "short.jsonl", [{ id: "x", tokens: 100, hybrid: [1] }]);
     expect(() => compareEvals(readEvalItems(a), readEvalItems(short))).toThrow(/item synth_lookup\/y is in the first eval and not in the second/);
