@@ -12,8 +12,16 @@ if (!a || !b) {
   console.error("usage: bun scripts/weight-delta.ts CHECKPOINT_A CHECKPOINT_B (two checkpoint directories of one model)");
   process.exit(2);
 }
-const A = openSafetensors(join(a, "model.safetensors"));
-const B = openSafetensors(join(b, "model.safetensors"));
+const open = (dir: string) => {
+  try {
+    return openSafetensors(join(dir, "model.safetensors"));
+  } catch (err) {
+    console.error(`${(err as Error).message}; give two checkpoint directories (RUN/checkpoints/step-N)`);
+    process.exit(2);
+  }
+};
+const A = open(a);
+const B = open(b);
 const vocabFile = join(a, "longrl_vocab.json");
 const ids: number[] | null = existsSync(vocabFile) ? (JSON.parse(readFileSync(vocabFile, "utf8")) as { ids: number[] }).ids : null;
 const enc = get_encoding("cl100k_base");

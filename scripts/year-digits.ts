@@ -30,9 +30,15 @@ for (const file of files) {
   let samples = 0;
   let right = 0;
   let years = 0;
-  for (const line of text.split("\n")) {
+  for (const [i, line] of text.split("\n").entries()) {
     if (line.trim() === "") continue;
-    const r = JSON.parse(line) as { answer?: unknown; pred?: unknown; hybrid?: number };
+    let r: { answer?: unknown; pred?: unknown; hybrid?: number };
+    try {
+      r = JSON.parse(line) as typeof r;
+    } catch {
+      console.error(`${file}:${i + 1}: not a JSON line; give eval/<label>.jsonl files`);
+      process.exit(2);
+    }
     if (typeof r.answer !== "string" || !/^\d{4}$/.test(r.answer)) continue;
     samples++;
     right += r.hybrid ?? 0;

@@ -28,13 +28,12 @@ export function parseBuckets(text: string): number[] {
 
 export function runCompare(a: CompareArgs, out: Writer = process.stdout): void {
   const match = a.qaMatch === undefined ? undefined : qaMatchArg(a.qaMatch);
-  if ((a.data === undefined) !== (a.groupBy === undefined)) {
-    throw usageError(`${a.data === undefined ? "--group-by" : "--data"} needs ${a.data === undefined ? "--data F.jsonl (the records the evals scored)" : "--group-by FIELD (e.g. meta.relation)"}`);
-  }
-  let groups: CompareGroups | undefined;
-  if (a.data !== undefined && a.groupBy !== undefined) {
-    groups = { field: a.groupBy, where: a.data, byItem: recordGroups(loadRecords(a.data).records, a.groupBy, a.data) };
-  }
+  if (a.groupBy !== undefined && a.data === undefined) throw usageError("--group-by needs --data F.jsonl (the records the evals scored)");
+  if (a.data !== undefined && a.groupBy === undefined) throw usageError("--data needs --group-by FIELD (e.g. meta.relation)");
+  const groups: CompareGroups | undefined =
+    a.data !== undefined && a.groupBy !== undefined
+      ? { field: a.groupBy, where: a.data, byItem: recordGroups(loadRecords(a.data).records, a.groupBy, a.data) }
+      : undefined;
   const rows = compareEvals(readEvalItems(a.a, match), readEvalItems(a.b, match), a.buckets === undefined ? [] : parseBuckets(a.buckets), groups);
   const title = `hybrid accuracy per item${match ? ` (qa re-scored with qaMatch ${match})` : ""}: A = ${a.a}, B = ${a.b}`;
   out.write(a.json ? `${JSON.stringify(rows)}\n` : formatCompare(rows, title));

@@ -38,6 +38,9 @@ interface Chain {
   phrase: string;
 }
 
+/** SynthQuestion.relation of a chain: its relation names, first hop first, joined by ">". */
+const chainRelation = (c: Chain) => c.relations.map((r) => r.name).join(">");
+
 /** A random walk of `hops` relations from a random entity, never revisiting an entity (so no question is circular). */
 function makeChain(world: World, rng: Rng, hops: number): Chain {
   for (let tries = 0; tries < 200; tries++) {
@@ -94,7 +97,7 @@ function chainQuestion(world: World, rng: Rng, kind: "lookup" | "multihop"): Syn
     question: `What is ${c.phrase}?`,
     answer: c.answer,
     hops,
-    relation: c.relations.map((r) => r.name).join(">"),
+    relation: chainRelation(c),
     evidence: c.facts,
     mentions: [],
     reasoning: (p, style) => `${restate(c.phrase, style)}${cite(p, c.facts, style)}\nSo ${c.phrase} is ${c.answer}.`,
@@ -123,7 +126,7 @@ function choiceQuestion(world: World, rng: Rng): SynthQuestion {
     choices,
     answer: letter,
     hops,
-    relation: c.relations.map((r) => r.name).join(">"),
+    relation: chainRelation(c),
     evidence: c.facts,
     mentions: wrong,
     reasoning: (p, style) => `${restate(c.phrase, style)}${cite(p, c.facts, style)}\nSo ${c.phrase} is ${c.answer}, which is option ${letter}.`,

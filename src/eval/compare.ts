@@ -29,6 +29,9 @@ function rescoreQa(rec: Record<string, unknown>, match: QaMatch, where: string):
   return Math.max(rule, typeof rec.judge === "number" ? rec.judge : 0);
 }
 
+/** The key of an item in readEvalItems' map and in recordGroups': its data source and id. */
+const itemKey = (source: string, id: string) => JSON.stringify([source, id]);
+
 /**
  * Reads eval/<label>.jsonl (src/eval/run.ts writes it): items keyed by (data_source, id), in file order. With
  * qaMatch, qa samples are re-scored under that rule (reward.qaMatch) instead of the score stored at eval time.
@@ -55,7 +58,7 @@ export function readEvalItems(path: string, qaMatch?: QaMatch): Map<string, Item
     if (typeof id !== "string" || typeof source !== "string") throw usageError(`${where}: needs string fields "id" and "data_source" (an eval sample line)`);
     if (typeof tokens !== "number" || !Number.isInteger(tokens) || tokens < 0) throw usageError(`${where}: "prompt_tokens" must be a non-negative integer`);
     if (typeof hybrid !== "number" || !Number.isFinite(hybrid)) throw usageError(`${where}: "hybrid" must be a finite number`);
-    const key = JSON.stringify([source, id]);
+    const key = itemKey(source, id);
     const item = items.get(key);
     if (!item) items.set(key, { dataSource: source, id, promptTokens: tokens, hybrid: [hybrid] });
     else {
@@ -78,7 +81,7 @@ export function recordGroups(records: readonly DocRecord[], field: string, where
     for (const key of field.split(".")) v = v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined;
     if (v === undefined || v === null) throw usageError(`${where}: record ${r.id} has no field '${field}'; give --group-by a field every record has (e.g. category, meta.kind)`);
     const label = Array.isArray(v) ? v.map(String).join(",") : typeof v === "object" ? JSON.stringify(v) : String(v);
-    groups.set(JSON.stringify([r.dataSource, r.id]), label);
+    groups.set(itemKey(r.dataSource, r.id), label);
   }
   return groups;
 }
