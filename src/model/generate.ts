@@ -35,6 +35,11 @@ export interface GenerateOptions {
   seed: number;
   /** Row r of this call draws from (seed, step, rowOffset + r); callers give each call its own range. */
   rowOffset?: number;
+  /**
+   * Prompt p's sample g draws as row promptRows[p] + g (plus rowOffset) instead of p·n + g: a caller that
+   * groups its prompts differently (by length, say) keeps each prompt's draws, and so its samples.
+   */
+  promptRows?: readonly number[];
   /** Token ids that end a sample (kept as its last token). */
   stopIds?: readonly number[];
   /** Strings that end a sample once its decoded text contains one (the token is kept). */
@@ -186,6 +191,9 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
       if (!(id >= 0 && id < cfg.vocabSize)) throw runError(`generate: prompt ${i} has token id ${id}, outside the vocabulary of ${cfg.vocabSize}`);
     });
   });
+  if (opts.promptRows && opts.promptRows.length !== Bp) throw runError(`generate: promptRows has ${opts.promptRows.length} entries for ${Bp} prompts; give one per prompt`);
+  const badRow = opts.promptRows?.find((x) => !(Number.isInteger(x) && x >= 0));
+  if (badRow !== undefined) throw runError(`generate: promptRows entry ${badRow} is not a non-negative integer`);
   if (R === 0) return [];
   const maxBinding = maxBindingBytes(gpu);
   if (R * cfg.vocabSize * 4 > maxBinding) {
@@ -201,7 +209,8 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
   let rows = Array.from({ length: R }, (_, r) => r);
   let rowPrompt = rows.map((r) => Math.floor(r / G));
   let prefixRow = tensorFrom(gpu, rowPrompt, [R], "u32", "gen.prefixRow");
-  let rowIds = tensorFrom(gpu, rows, [R], "u32", "gen.rowIds");
+  const drawRow = (r: number): number => (opts.promptRows ? opts.promptRows[Math.floor(r / G)]! + (r % G) : r);
+  let rowIds = tensorFrom(gpu, rows.map(drawRow), [R], "u32", "gen.rowIds");
   // Slot-major [S, R, F]: step s appends every row's key as one block (rows s·R .. s·R + R − 1).
   let ownK = view.layers.map(() => createTensor(gpu, [S, R, F], "f32", "gen.ownK"));
   let ownV = view.layers.map(() => createTensor(gpu, [S, R, F], "f32", "gen.ownV"));
@@ -260,7 +269,7 @@ export async function generate(gpu: Gpu, cfg: ModelConfig, params: Params, promp
         ids = tensorFrom(gpu, keep.map((i) => got[i]!), [Rn], "u32", "gen.ids");
         logpSample = createTensor(gpu, [Rn], "f32", "gen.logpSample");
         logpPolicy = createTensor(gpu, [Rn], "f32", "gen.logpPolicy");
-        rowIds = tensorFrom(gpu, rows, [Rn], "u32", "gen.rowIds");
+        rowIds = tensorFrom(gpu, rows.map(drawRow), [Rn], "u32", "gen.rowIds");
       }
       logits = decodeStep(gpu, cfg, params, { cache, prefixRow, ownK, ownV, ids, step: s, rowPrompt, share: rows.length === R ? G : 1, prompts, head });
     }

@@ -61,6 +61,22 @@ test("G branches of one prefill equal G independent prefills; same seed, same sa
   expect(again.map((s) => s.ids)).toEqual(batched.map((s) => s.ids));
 });
 
+test("promptRows: a prompt keeps its samples whatever call, and place in it, it is sampled in", async () => {
+  await setup();
+  const opts = { n: 3, maxNewTokens: 6, temperature: 1, seed: 17 };
+  const together = await generate(gpu, cfg, params, prompts, opts);
+  // The second prompt alone, then both in reverse order, each telling generate the rows its prompts had.
+  const alone = await generate(gpu, cfg, params, [prompts[1]!], { ...opts, promptRows: [3] });
+  const reversed = await generate(gpu, cfg, params, [prompts[1]!, prompts[0]!], { ...opts, promptRows: [3, 0] });
+  expect(alone.map((s) => s.ids)).toEqual(together.slice(3).map((s) => s.ids));
+  expect(reversed.map((s) => s.ids)).toEqual([...together.slice(3), ...together.slice(0, 3)].map((s) => s.ids));
+  // Without them, the reversed call draws other samples for the same prompts.
+  const plain = await generate(gpu, cfg, params, [prompts[1]!, prompts[0]!], opts);
+  expect(plain.map((s) => s.ids)).not.toEqual(reversed.map((s) => s.ids));
+  await expect(generate(gpu, cfg, params, prompts, { ...opts, promptRows: [0] })).rejects.toThrow("promptRows has 1 entries for 2 prompts");
+  await expect(generate(gpu, cfg, params, prompts, { ...opts, promptRows: [0, -3] })).rejects.toThrow("promptRows entry -3");
+});
+
 test("EOS ids and stop strings end a sample; the others run to the limit", async () => {
   await setup();
   const opts = { n: 3, maxNewTokens: 6, temperature: 1, seed: 2 };

@@ -55,7 +55,7 @@ test("a run writes finite metrics, eval tables, a report and a loadable checkpoi
   releaseParams(gpu, params);
 });
 
-test("eval.promptsPerCall changes how many prompts are sampled together, not the samples", async () => {
+test("eval.promptsPerCall changes how many prompts are sampled together, not the samples; lines follow the items' order", async () => {
   const gpu = await testGpu();
   const dir = join(root, "full"); // the run above
   const { config, params } = await loadCheckpoint(gpu, latestCheckpoint(dir)!);
@@ -68,6 +68,11 @@ test("eval.promptsPerCall changes how many prompts are sampled together, not the
   releaseParams(gpu, params);
   const lines = outs.map((d) => readFileSync(join(d, "eval.jsonl"), "utf8"));
   expect(lines[0]!.trim().split("\n")).toHaveLength(9);
+  // Calls group the prompts by length; the file still lists the items in the data's order, samples in order.
+  const rows = lines[0]!.trim().split("\n").map((l) => JSON.parse(l) as { id: string; sample: number; prompt_tokens: number });
+  expect(rows.map((x) => `${x.id}/${x.sample}`)).toEqual(data.eval.slice(0, 3).flatMap((e) => [0, 1, 2].map((g) => `${e.record.id}/${g}`)));
+  const lens = data.eval.slice(0, 3).map((e) => e.promptIds.length);
+  expect(lens).not.toEqual([...lens].sort((a, b) => a - b)); // not in length order already: the regrouping is exercised
   expect(lines[1]).toBe(lines[0]!);
   expect(lines[2]).toBe(lines[0]!);
 });
