@@ -92,6 +92,8 @@ export interface CompareGroups {
   /** The data file, for the error when an eval item has no record in it. */
   where: string;
   byItem: Map<string, string>;
+  /** Values whose items a row "all without ..." leaves out (e.g. the year relations, whose last digit RL learns to guess). */
+  without?: readonly string[];
 }
 
 export interface CompareRow {
@@ -143,7 +145,12 @@ export function compareEvals(
     if (ps.length > 0 && bucketEdges.length > 0) rows.push(summarize(`len ${label}`, ps));
   });
   if (groups) {
-    for (const g of [...new Set(pairs.map((p) => p.group))].sort()) rows.push(summarize(`${groups.field}=${g}`, pairs.filter((p) => p.group === g)));
+    const values = [...new Set(pairs.map((p) => p.group))].sort();
+    for (const g of values) rows.push(summarize(`${groups.field}=${g}`, pairs.filter((p) => p.group === g)));
+    const without = groups.without ?? [];
+    const unknown = without.find((v) => !values.includes(v));
+    if (unknown !== undefined) throw usageError(`compare: --without '${unknown}' is no value of ${groups.field} in these evals; give some of ${values.join(", ")}`);
+    if (without.length > 0) rows.push(summarize(`all without ${groups.field}=${without.join(",")}`, pairs.filter((p) => !without.includes(p.group))));
   }
   rows.push(summarize("all", pairs));
   return rows;

@@ -83,7 +83,7 @@ describe("compare", () => {
     expect(() => runCompare({ a: path, b: path, qaMatch: "some", json: false })).toThrow(/--qa-match 'some' is not one of cover, either, exact/);
   });
 
-  test("--data with --group-by adds a row per value of a record field; items or fields missing are one-line errors", () => {
+  test("--data with --group-by adds a row per value of a record field, --without a row leaving values out; items or fields missing are one-line errors", () => {
     const data = join(dir, "data.jsonl");
     const rec = (id: string, relation: string) => JSON.stringify({ id, data_source: "synth_lookup", category: "qa", context: "c", question: "q?", answer: "Oslo", meta: { relation } });
     writeFileSync(data, [rec("x", "mayor"), rec("y", "birthYear"), rec("z", "mayor"), rec("w", "mayor")].join("\n") + "\n");
@@ -92,6 +92,13 @@ describe("compare", () => {
     const rows = JSON.parse(json) as Array<{ label: string; items: number; diff: number }>;
     // d = 0.5 (x), 0 (y), -0.5 (z), 0.5 (w): mayor holds x, z and w.
     expect(rows.map((r) => [r.label, r.items, r.diff])).toEqual([["meta.relation=birthYear", 1, 0], ["meta.relation=mayor", 3, 0.5 / 3], ["all", 4, 0.125]]);
+    json = "";
+    runCompare({ a, b, data, groupBy: "meta.relation", without: "birthYear", json: true }, { write: (s: string) => (json += s) });
+    const less = (JSON.parse(json) as Array<{ label: string; items: number; diff: number }>).at(-2)!;
+    expect([less.label, less.items, less.diff]).toEqual(["all without meta.relation=birthYear", 3, 0.5 / 3]);
+    expect(() => runCompare({ a, b, data, groupBy: "meta.relation", without: "birthyear", json: false })).toThrow(/--without 'birthyear' is no value of meta\.relation in these evals; give some of birthYear, mayor/);
+    expect(() => runCompare({ a, b, without: "birthYear", json: false })).toThrow(/--without needs --group-by FIELD/);
+    expect(() => runCompare({ a, b, data, groupBy: "meta.relation", without: " , ", json: false })).toThrow(/--without: give one or more values/);
     let text = "";
     runCompare({ a, b, data, groupBy: "category", json: false }, { write: (s: string) => (text += s) });
     expect(text).toMatch(/^category=qa\s+4\s/m);
