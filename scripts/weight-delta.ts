@@ -41,7 +41,8 @@ for (const [name, ta] of A.tensors) {
     d += (x[i]! - y[i]!) ** 2;
     n += x[i]! ** 2;
   }
-  console.log(`${name}: relative change ${Math.sqrt(d / n).toExponential(2)}`);
+  // A tensor that starts at zero (a bias) has no relative change: print the norm of its change instead.
+  console.log(n > 0 ? `${name}: relative change ${Math.sqrt(d / n).toExponential(2)}` : `${name}: zero in A, change norm ${Math.sqrt(d).toExponential(2)}`);
   if (!name.endsWith("embed_tokens.weight")) continue;
   const [V, C] = ta.shape as [number, number];
   const rows = Array.from({ length: V }, (_, v) => {

@@ -33,7 +33,7 @@ export function runCompare(a: CompareArgs, out: Writer = process.stdout): void {
   if (a.data !== undefined && a.groupBy === undefined) throw usageError("--data needs --group-by FIELD (e.g. meta.relation)");
   if (a.without !== undefined && a.groupBy === undefined) throw usageError("--without needs --group-by FIELD and --data F.jsonl (the values it names are the field's)");
   const without = a.without?.split(",").map((v) => v.trim()).filter((v) => v !== "");
-  if (without !== undefined && without.length === 0) throw usageError("--without: give one or more values of the --group-by field, e.g. --without birthYear,foundingYear");
+  if (without !== undefined && without.length === 0) throw usageError("--without: give one or more values of the --group-by field, e.g. --without birthYear,foundedYear");
   const groups: CompareGroups | undefined =
     a.data !== undefined && a.groupBy !== undefined
       ? { field: a.groupBy, where: a.data, byItem: recordGroups(loadRecords(a.data).records, a.groupBy, a.data), without }
@@ -54,7 +54,7 @@ export const compareCommand: CommandModule<{}, CompareArgs> = {
       .option("qa-match", { type: "string", choices: [...QA_MATCHES], describe: "re-score qa samples from their stored answers with this rule (reward.qaMatch) instead of the stored scores" })
       .option("data", { type: "string", describe: "the records the evals scored (JSONL; for the synthetic sets, `longrl data synth` with the config's settings)" })
       .option("group-by", { type: "string", describe: "with --data: one row per value of this record field, e.g. meta.relation, meta.kind, category" })
-      .option("without", { type: "string", describe: "with --group-by: a row over all items but those of these values, comma-separated, e.g. birthYear,foundingYear" })
+      .option("without", { type: "string", describe: "with --group-by: a row over all items but those of these values, comma-separated, e.g. birthYear,foundedYear" })
       .option("json", { type: "boolean", default: false, describe: "print the rows as JSON" }) as unknown as Argv<CompareArgs>,
   handler: (a) => runCompare(a),
 };

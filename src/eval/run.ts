@@ -48,9 +48,9 @@ export async function runEval(r: EvalRun, label: string, opts: EvalOptions, dir?
   const seed = labelSeed(r.cfg.seed, label);
   const n = opts.samplesPerItem;
   const prompts = items.map((e) => middleTruncate(e.promptIds, window));
-  // Calls take prompts of near-equal length (less padding in the prefill: 70 → 58 s for 512 items of 128-512
-  // tokens, README); item i's samples draw as rows i·n .. i·n + n − 1 whatever call it lands in, so the order
-  // changes no sample. Results are written in the items' order.
+  // Calls take prompts of near-equal length (less padding in the prefill: 81 → 68 s for 512 items of 128-512
+  // tokens × 2 samples, README); item i's samples draw as rows i·n .. i·n + n − 1 whatever call it lands in, so the
+  // order changes no sample. Results are written in the items' order.
   const order = items.map((_, i) => i).sort((a, b) => prompts[a]!.length - prompts[b]!.length || a - b);
   const perItem: { samples: EvalSample[]; lines: string[] }[] = items.map(() => ({ samples: [], lines: [] }));
   for (let c = 0; c < order.length; c += opts.promptsPerCall) {
@@ -59,19 +59,20 @@ export async function runEval(r: EvalRun, label: string, opts: EvalOptions, dir?
       n, maxNewTokens: opts.maxResponseTokens, temperature: opts.temperature, topP: opts.topP,
       seed, promptRows: chunk.map((i) => i * n), stopIds: r.data.stopIds,
     });
+    const itemOf = outs.map((o) => chunk[o.prompt]!); // each sample's index in items
     const texts = outs.map((o) => r.data.tokenizer.decode(o.ids.filter((id) => !r.data.stopIds.includes(id))));
     const { results } = await computeRewards(
       outs.map((o, j) => {
-        const e = items[chunk[o.prompt]!]!;
+        const e = items[itemOf[j]!]!;
         return { response: texts[j]!, groundTruth: e.record.answer, dataSource: e.record.dataSource, category: e.record.category, question: e.record.question, responseTokens: o.ids.length };
       }),
       { ...r.cfg.reward, overlong: { ...r.cfg.reward.overlong, enable: false } },
       r.judge,
     );
     outs.forEach((o, j) => {
-      const e = items[chunk[o.prompt]!]!;
+      const e = items[itemOf[j]!]!;
       const res = results[j]!;
-      const into = perItem[chunk[o.prompt]!]!;
+      const into = perItem[itemOf[j]!]!;
       into.samples.push({
         id: e.record.id, dataSource: e.record.dataSource, promptTokens: e.promptIds.length, rule: res.rule, judge: res.judge,
         hybrid: res.hybrid, em: res.em ?? 0, f1: res.f1 ?? 0, responseTokens: o.ids.length, overlong: o.finish === "length",
