@@ -99,6 +99,8 @@ export const RULES: Record<string, FieldRule> = {
   "rl.rolloutLogInterval": NONNEG_INT,
   "curriculum.phases.*.maxPromptTokens": POS_INT,
   "curriculum.phases.*.steps": NONNEG_INT,
+  "curriculum.phases.*.lrScale": NONNEG,
+  "curriculum.phases.*.klScale": NONNEG,
   "retrospective.share": FRACTION,
   "reward.qaMatch": { oneOf: QA_MATCHES },
   "reward.judge.backend": { oneOf: ["none", "openai", "local"] },
@@ -122,6 +124,9 @@ export const RULES: Record<string, FieldRule> = {
   "eval.promptsPerCall": POS_INT,
   "eval.lengthBuckets.*": POS_INT,
 };
+
+/** Keys of a list element that may be left out (the code then uses the default element's value). */
+export const OPTIONAL: ReadonlySet<string> = new Set(["curriculum.phases.*.lrScale", "curriculum.phases.*.klScale"]);
 
 /** Keys that are not set directly: each is derived from another at resolve time. */
 export const DERIVED: Record<string, string> = {

@@ -157,6 +157,12 @@ export interface CurriculumPhase {
   /** Phase k trains on prompts with phases[k-1].maxPromptTokens < tokens <= maxPromptTokens. */
   maxPromptTokens: number;
   steps: number;
+  /**
+   * The phase's lr is rl.lr (after warmup) times lrScale, and its KL coefficient rl.klCoef times klScale; both 1
+   * when left out. With the curriculum off the one phase uses rl.lr and rl.klCoef as they are.
+   */
+  lrScale?: number;
+  klScale?: number;
 }
 
 export interface CurriculumOptions {
@@ -312,7 +318,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     // QwenLong-L1's phases are disjoint length ranges; true keeps the shorter prompts in each later phase (ours)
     cumulative: false,
     // QwenLong-L1 phase I (20K input, 10K output); its phase II (60K) needs a model with a longer window.
-    phases: [{ maxPromptTokens: 20_000, steps: 200 }], // steps: ours
+    phases: [{ maxPromptTokens: 20_000, steps: 200, lrScale: 1, klScale: 1 }], // steps: ours; the scales: rl.lr and rl.klCoef as they are
   },
   retrospective: {
     enable: true, // the paper's difficulty-aware retrospective sampling

@@ -5,7 +5,7 @@
 import { closest, usageError } from "../util/errors.ts";
 import { freshConfig } from "../model/config.ts";
 import { DEFAULT_RUN_CONFIG, rlPhases, type RunConfig } from "./schema.ts";
-import { DERIVED, RULES, type FieldRule } from "./rules.ts";
+import { DERIVED, OPTIONAL, RULES, type FieldRule } from "./rules.ts";
 
 export type Path = (string | number)[];
 type Obj = Record<string, unknown>;
@@ -31,9 +31,12 @@ export function placeOf(src: Source, path: Path): string {
   return line === undefined ? src.name : `${src.name}:${line}`;
 }
 
+/** "curriculum.phases.*.steps" for "curriculum.phases.1.steps": list indices as `*`, the rules' keys. */
+const pattern = (path: Path): string => path.map((s) => (typeof s === "number" ? "*" : s)).join(".");
+
 /** The rule for a concrete path: list indices match `*`. */
 function ruleOf(path: Path): FieldRule {
-  return RULES[path.map((s) => (typeof s === "number" ? "*" : s)).join(".")] ?? {};
+  return RULES[pattern(path)] ?? {};
 }
 
 const show = (v: unknown): string => (v === undefined ? "nothing" : typeof v === "number" ? String(v) : JSON.stringify(v));
@@ -105,7 +108,11 @@ export function mergeValue(tmpl: unknown, base: unknown, value: unknown, path: P
       if (Object.hasOwn(value, k)) out[k] = mergeValue(tmpl[k], b, value[k], [...path, k], src, prov);
       else if (b !== undefined) out[k] = b;
       else if (DERIVED[dotted([...path, k])]) out[k] = tmpl[k];
-      else throw usageError(`${placeOf(src, path)}: ${dotted(path)} has no ${k}; each element needs ${keys.join(", ")}`);
+      else if (OPTIONAL.has(pattern([...path, k]))) continue; // left out: the code reads it as its default
+      else {
+        const needed = keys.filter((n) => !OPTIONAL.has(pattern([...path, n])));
+        throw usageError(`${placeOf(src, path)}: ${dotted(path)} has no ${k}; each element needs ${needed.join(", ")}`);
+      }
     }
     return out;
   }

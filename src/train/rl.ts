@@ -167,7 +167,7 @@ type RefCache = (Tensor | undefined)[];
 export const referenceCache = { enabled: true };
 
 /** One policy update on a mini-batch: forward/backward per micro-batch, then AdamW. */
-async function update(s: Session, seqs: Seq[], prompts: readonly (readonly number[])[], lr: number, ref: Params | undefined, refCache?: RefCache): Promise<UpdateStats> {
+async function update(s: Session, seqs: Seq[], prompts: readonly (readonly number[])[], lr: number, klCoef: number, ref: Params | undefined, refCache?: RefCache): Promise<UpdateStats> {
   const o = s.cfg.rl;
   const { gpu, model, params, grads } = s;
   const denom = seqs.reduce((n, q) => n + q.ids.length, 0);
@@ -200,7 +200,7 @@ async function update(s: Session, seqs: Seq[], prompts: readonly (readonly numbe
     const stats = createTensor(gpu, [STAT_ROWS, M], "f32", "rl.stats");
     const sumT = createTensor(gpu, [STAT_ROWS], "f32", "rl.sums");
     policyLoss(gpu, { logp: res.logp, logpOld, adv, weight, refLogp, entropy: res.entropy }, { dlogp, dentropy, stats, sums: sumT }, {
-      clipLow: o.clipLow, clipHigh: o.clipHigh, entropyCoef: o.entropyCoef, klCoef: o.klCoef, denom: gradDenom,
+      clipLow: o.clipLow, clipHigh: o.clipHigh, entropyCoef: o.entropyCoef, klCoef, denom: gradDenom,
     });
     modelBackward(gpu, model, params, grads, res, { dlogp, dentropy: o.entropyCoef !== 0 ? dentropy : undefined });
     copyRows(gpu, sumT, 0, partSums, p, 1, STAT_ROWS);
@@ -290,7 +290,10 @@ async function rlStep(s: Session, plan: PhasePlan<RlRecord>, sampler: Sampler<Rl
   const advOf = new Map(kept.map((g, i) => [g, advantages.subarray(i * G, (i + 1) * G)]));
   const prompts = kept.map((g) => g.record.example.promptIds);
   const totalSteps = stepsBefore(plan.phases, plan.phases.length);
-  const lr = lrAt(stepsBefore(plan.phases, phase) + st.stageStep, o, totalSteps);
+  // The phase's scales (curriculum.phases.k.lrScale / klScale) on top of rl.lr's schedule and rl.klCoef.
+  const { lrScale = 1, klScale = 1 } = plan.phases[phase]!;
+  const lr = lrAt(stepsBefore(plan.phases, phase) + st.stageStep, o, totalSteps) * lrScale;
+  const klCoef = o.klCoef * klScale;
   const updates: UpdateStats[] = [];
   const tu = performance.now();
   let trainTokens = 0;
@@ -307,7 +310,7 @@ async function rlStep(s: Session, plan: PhasePlan<RlRecord>, sampler: Sampler<Rl
         g.samples.forEach((x, j) => seqs.push({ group: gi, ids: x.ids, logps: x.logps, adv: advOf.get(g)![j]! }));
       }
       trainTokens += seqs.reduce((n, q) => n + q.ids.length, 0) + prompts.slice(i, i + o.miniBatchSize).reduce((n, p) => n + p.length, 0);
-      updates.push(await update(s, seqs, prompts, lr, ref, refCache));
+      updates.push(await update(s, seqs, prompts, lr, klCoef, ref, refCache));
     }
   }
   for (const t of [...refCaches.values()].flat()) if (t) releaseTensor(s.gpu, t);
@@ -321,11 +324,12 @@ async function rlStep(s: Session, plan: PhasePlan<RlRecord>, sampler: Sampler<Rl
   const score = meanStd(results.map((r) => r.score));
   const mean = (f: (r: RewardResult) => number) => meanStd(results.map(f)).mean;
   const lens = all.flatMap((g) => g.samples.map((x) => x.ids.length));
-  const pol = updates.map((u) => policyLossMetrics(u.sums, { entropyCoef: o.entropyCoef, klCoef: o.klCoef, denom: u.denom }));
+  const pol = updates.map((u) => policyLossMetrics(u.sums, { entropyCoef: o.entropyCoef, klCoef, denom: u.denom }));
   const avg = (f: (m: (typeof pol)[number]) => number) => (pol.length ? pol.reduce((a, m) => a + f(m), 0) / pol.length : NaN);
   const seconds = (performance.now() - t0) / 1000;
   const fields: RlStepFields = {
     lr,
+    kl_coef: klCoef,
     loss: avg((m) => m.loss),
     pg_loss: avg((m) => m.pgLoss),
     reward_mean: score.mean,

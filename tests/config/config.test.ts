@@ -199,6 +199,14 @@ describe("run config: --set overrides", () => {
     expect(load("eval.kValues=[1, 2, 4]").eval.kValues).toEqual([1, 2, 4]);
   });
 
+  test("a phase's lrScale and klScale may be left out (the phase then uses rl.lr and rl.klCoef) or set by index", () => {
+    const cfg = load("curriculum.phases.1.klScale=4", "curriculum.phases.1.lrScale=0.5");
+    expect(cfg.curriculum.phases[1]).toEqual({ maxPromptTokens: 512, steps: 20, klScale: 4, lrScale: 0.5 });
+    expect(cfg.curriculum.phases[0]).toEqual({ maxPromptTokens: 384, steps: 20 });
+    expect(load("curriculum.phases=[{maxPromptTokens: 512, steps: 10, lrScale: 2}]").curriculum.phases).toEqual([{ maxPromptTokens: 512, steps: 10, lrScale: 2 }]);
+    expect(loadRunConfig({ file: "run/config.yaml", text: configToYaml(cfg) })).toEqual(cfg);
+  });
+
   test("a mapping merges into its section; later --set wins", () => {
     const cfg = load("rl.dynamicSampling={maxRounds: 2}", "rl.groupSize=4", "rl.groupSize=16");
     expect(cfg.rl.dynamicSampling).toEqual({ enable: true, maxRounds: 2, scaleShortBatch: true }); // the file's scaleShortBatch stays
@@ -243,6 +251,8 @@ describe("run config: errors are one line naming the place, the field and the fi
     ["lr >= 0", { sets: ["sft.lr=-1e-5"] }, "--set sft.lr=-1e-5: sft.lr must be >= 0, got -0.00001"],
     ["share in [0, 1]", { sets: ["retrospective.share=1.5"] }, "--set retrospective.share=1.5: retrospective.share must be <= 1, got 1.5"],
     ["phase steps >= 0", { file: DEMO, sets: ["curriculum.phases.1.steps=-1"] }, "--set curriculum.phases.1.steps=-1: curriculum.phases.1.steps must be >= 0, got -1"],
+    ["phase lrScale >= 0", { file: DEMO, sets: ["curriculum.phases.1.lrScale=-1"] }, "--set curriculum.phases.1.lrScale=-1: curriculum.phases.1.lrScale must be >= 0, got -1"],
+    ["phase klScale is a number", { file: DEMO, sets: ["curriculum.phases.0.klScale=big"] }, '--set curriculum.phases.0.klScale=big: curriculum.phases.0.klScale must be a number, got "big"'],
     ["phases grow", { file: DEMO, sets: ["curriculum.phases.1.maxPromptTokens=384"] }, "--set curriculum.phases.1.maxPromptTokens=384: curriculum.phases.1.maxPromptTokens 384 must be > curriculum.phases.0.maxPromptTokens 384 (phases grow)"],
     ["phases grow, in a file", { file: "x.yaml", text: "curriculum:\n  phases:\n    - {maxPromptTokens: 900, steps: 1}\n    - {maxPromptTokens: 800, steps: 1}\n" }, "x.yaml:4: curriculum.phases.1.maxPromptTokens 800 must be > curriculum.phases.0.maxPromptTokens 900 (phases grow)"],
     ["phase element needs every key", { sets: ["curriculum.phases=[{maxPromptTokens: 512}]"] }, "--set curriculum.phases=[{maxPromptTokens: 512}]: curriculum.phases.0 has no steps; each element needs maxPromptTokens, steps"],

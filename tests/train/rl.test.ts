@@ -273,3 +273,31 @@ test("eval.rlInterval: evals within each phase (not at its last step), each once
   expect(html).toContain(`aria-label="held-out hybrid accuracy"`);
   expect(html).toContain("<h3>by step</h3>");
 });
+
+test("curriculum.phases.k.lrScale / klScale: a phase trains at rl.lr x lrScale with rl.klCoef x klScale; lrScale 0 leaves the weights as they were", async () => {
+  const gpu = await testGpu();
+  const run = async (name: string, firstKl: number) => {
+    const c = loadRunConfig({
+      text: YAML,
+      sets: ["sft.enable=false", "curriculum.phases.0.steps=2", "curriculum.phases.0.lrScale=0.5", `curriculum.phases.0.klScale=${firstKl}`,
+        "curriculum.phases.1.steps=1", "curriculum.phases.1.lrScale=0", "curriculum.phases.1.klScale=3"],
+    });
+    const dir = join(root, name);
+    expect(await runTrain(gpu, c, dir, opts)).toBe(0);
+    const weights = (step: number) => readFileSync(join(dir, "checkpoints", `step-${step}`, "model.safetensors"));
+    return { rl: runMetrics(dir).filter((l) => l.stage === "rl"), weights };
+  };
+  const a = await run("scales-kl0", 0);
+  expect(a.rl.map((l) => [l.phase, l.lr, l.kl_coef])).toEqual([[1, 5e-4, 0], [1, 5e-4, 0], [2, 0, 0.03]]);
+  const last = a.rl[2]!;
+  expect(last.groups_kept as number).toBeGreaterThan(0); // a phase that computed gradients...
+  expect(last.grad_norm as number).toBeGreaterThan(0);
+  expect(a.weights(3).equals(a.weights(2))).toBe(true); // ...and applied none
+  // The loss line carries the phase's coefficient: loss = pg_loss - entropyCoef * entropy + klCoef * klScale * kl.
+  const n = (k: string) => last[k] as number;
+  expect(n("loss")).toBeCloseTo(n("pg_loss") - 0.001 * n("entropy") + 0.03 * n("kl"), 5);
+  // klScale reaches the gradient: the same phase 1 with klScale 1 ends elsewhere.
+  const b = await run("scales-kl1", 1);
+  expect(b.rl[0]!.kl_coef).toBe(0.01);
+  expect(b.weights(2).equals(a.weights(2))).toBe(false);
+});
