@@ -99,8 +99,8 @@ export const RULES: Record<string, FieldRule> = {
   "rl.rolloutLogInterval": NONNEG_INT,
   "curriculum.phases.*.maxPromptTokens": POS_INT,
   "curriculum.phases.*.steps": NONNEG_INT,
-  "curriculum.phases.*.lrScale": NONNEG,
-  "curriculum.phases.*.klScale": NONNEG,
+  "curriculum.phases.*.lr": NONNEG,
+  "curriculum.phases.*.klCoef": NONNEG,
   "retrospective.share": FRACTION,
   "reward.qaMatch": { oneOf: QA_MATCHES },
   "reward.judge.backend": { oneOf: ["none", "openai", "local"] },
@@ -125,8 +125,14 @@ export const RULES: Record<string, FieldRule> = {
   "eval.lengthBuckets.*": POS_INT,
 };
 
-/** Keys of a list element that may be left out (the code then uses the default element's value). */
-export const OPTIONAL: ReadonlySet<string> = new Set(["curriculum.phases.*.lrScale", "curriculum.phases.*.klScale"]);
+/**
+ * Keys a list element may have beyond the default element's, each with a value of its type (what validation checks
+ * against; it is no default: a key left out stays out, and the code falls back to another field).
+ */
+export const OPTIONAL: Record<string, unknown> = {
+  "curriculum.phases.*.lr": 0, // rl.lr
+  "curriculum.phases.*.klCoef": 0, // rl.klCoef
+};
 
 /** Keys that are not set directly: each is derived from another at resolve time. */
 export const DERIVED: Record<string, string> = {

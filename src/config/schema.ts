@@ -158,11 +158,11 @@ export interface CurriculumPhase {
   maxPromptTokens: number;
   steps: number;
   /**
-   * The phase's lr is rl.lr (after warmup) times lrScale, and its KL coefficient rl.klCoef times klScale; both 1
-   * when left out. With the curriculum off the one phase uses rl.lr and rl.klCoef as they are.
+   * The phase's own lr and KL coefficient, in place of rl.lr (warmup and decay apply as to it) and rl.klCoef;
+   * left out, the phase uses those. With the curriculum off the one phase uses rl.lr and rl.klCoef.
    */
-  lrScale?: number;
-  klScale?: number;
+  lr?: number;
+  klCoef?: number;
 }
 
 export interface CurriculumOptions {
@@ -318,7 +318,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     // QwenLong-L1's phases are disjoint length ranges; true keeps the shorter prompts in each later phase (ours)
     cumulative: false,
     // QwenLong-L1 phase I (20K input, 10K output); its phase II (60K) needs a model with a longer window.
-    phases: [{ maxPromptTokens: 20_000, steps: 200, lrScale: 1, klScale: 1 }], // steps: ours; the scales: rl.lr and rl.klCoef as they are
+    phases: [{ maxPromptTokens: 20_000, steps: 200 }], // steps: ours
   },
   retrospective: {
     enable: true, // the paper's difficulty-aware retrospective sampling

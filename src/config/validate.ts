@@ -34,6 +34,13 @@ export function placeOf(src: Source, path: Path): string {
 /** "curriculum.phases.*.steps" for "curriculum.phases.1.steps": list indices as `*`, the rules' keys. */
 const pattern = (path: Path): string => path.map((s) => (typeof s === "number" ? "*" : s)).join(".");
 
+/** A mapping's template: the default's keys plus the OPTIONAL keys of that place. */
+function withOptional(tmpl: Obj, path: Path): Obj {
+  const pre = `${pattern(path)}.`;
+  const extra = Object.entries(OPTIONAL).filter(([p]) => p.startsWith(pre) && !p.slice(pre.length).includes("."));
+  return extra.length === 0 ? tmpl : { ...tmpl, ...Object.fromEntries(extra.map(([p, x]) => [p.slice(pre.length), x])) };
+}
+
 /** The rule for a concrete path: list indices match `*`. */
 function ruleOf(path: Path): FieldRule {
   return RULES[pattern(path)] ?? {};
@@ -96,7 +103,8 @@ function suggest(key: string, keys: string[]): string | undefined {
  * (the default). A mapping may name some keys; a list replaces the list; `base` undefined means a new list
  * element, which must name every key.
  */
-export function mergeValue(tmpl: unknown, base: unknown, value: unknown, path: Path, src: Source, prov: Provenance): unknown {
+export function mergeValue(tmplIn: unknown, base: unknown, value: unknown, path: Path, src: Source, prov: Provenance): unknown {
+  const tmpl = isObj(tmplIn) ? withOptional(tmplIn, path) : tmplIn;
   if (isObj(tmpl)) {
     if (value === null && base !== undefined) return base; // a section with only comments
     if (!isObj(value)) throw usageError(`${placeOf(src, path)}: ${dotted(path)} must be a mapping of keys, got ${show(value)}`);
@@ -108,9 +116,9 @@ export function mergeValue(tmpl: unknown, base: unknown, value: unknown, path: P
       if (Object.hasOwn(value, k)) out[k] = mergeValue(tmpl[k], b, value[k], [...path, k], src, prov);
       else if (b !== undefined) out[k] = b;
       else if (DERIVED[dotted([...path, k])]) out[k] = tmpl[k];
-      else if (OPTIONAL.has(pattern([...path, k]))) continue; // left out: the code reads it as its default
+      else if (pattern([...path, k]) in OPTIONAL) continue; // left out: it stays out
       else {
-        const needed = keys.filter((n) => !OPTIONAL.has(pattern([...path, n])));
+        const needed = keys.filter((n) => !(pattern([...path, n]) in OPTIONAL));
         throw usageError(`${placeOf(src, path)}: ${dotted(path)} has no ${k}; each element needs ${needed.join(", ")}`);
       }
     }
@@ -145,9 +153,10 @@ export function setIn(tmpl: unknown, cur: unknown, segs: string[], value: unknow
     return out;
   }
   if (isObj(tmpl)) {
-    const keys = Object.keys(tmpl).filter((k) => !DERIVED[dotted([...path, k])]);
+    const t = withOptional(tmpl, path);
+    const keys = Object.keys(t).filter((k) => !DERIVED[dotted([...path, k])]);
     if (!keys.includes(head)) throw unknownKey(src, path, head, keys);
-    return { ...(cur as Obj), [head]: setIn(tmpl[head], (cur as Obj)[head], rest, value, [...path, head], src, prov) };
+    return { ...(cur as Obj), [head]: setIn(t[head], (cur as Obj)[head], rest, value, [...path, head], src, prov) };
   }
   throw usageError(`${here} is ${describe(tmpl, ruleOf(path))}, not a section; use --set ${dotted(path)}=VALUE`);
 }

@@ -13,7 +13,7 @@
 // Every random draw is keyed by (seed, step, round), so a resumed run replays an uninterrupted one.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CurriculumPhase } from "../config/schema.ts";
+import { type CurriculumPhase, rlPhases } from "../config/schema.ts";
 import { type Tensor, copyRows, copyTensor, createTensor, readScalar, readTensor, releaseTensor, tensorFrom } from "../gpu/index.ts";
 import { adamwStep } from "../kernels/optimizer.ts";
 import { STAT_ROWS, policyLoss, policyLossMetrics } from "../kernels/policy_loss.ts";
@@ -92,7 +92,7 @@ function rolloutSeed(seed: number, step: number, round: number): number {
 
 /** The frozen reference model for the KL term: a copy of the policy when RL begins (kept in checkpoints). */
 export function ensureReference(s: Session): Params | undefined {
-  if (s.cfg.rl.klCoef === 0) return undefined;
+  if (!rlPhases(s.cfg).some((p) => (p.klCoef ?? s.cfg.rl.klCoef) > 0)) return undefined;
   if (!s.ref) {
     s.ref = allocateLike(s.gpu, s.model, "");
     for (const [name, t] of s.params) copyTensor(s.gpu, t, s.ref.get(name)!);
@@ -290,10 +290,10 @@ async function rlStep(s: Session, plan: PhasePlan<RlRecord>, sampler: Sampler<Rl
   const advOf = new Map(kept.map((g, i) => [g, advantages.subarray(i * G, (i + 1) * G)]));
   const prompts = kept.map((g) => g.record.example.promptIds);
   const totalSteps = stepsBefore(plan.phases, plan.phases.length);
-  // The phase's scales (curriculum.phases.k.lrScale / klScale) on top of rl.lr's schedule and rl.klCoef.
-  const { lrScale = 1, klScale = 1 } = plan.phases[phase]!;
-  const lr = lrAt(stepsBefore(plan.phases, phase) + st.stageStep, o, totalSteps) * lrScale;
-  const klCoef = o.klCoef * klScale;
+  // The phase's own lr and KL coefficient (curriculum.phases.k.lr / klCoef), where it sets them.
+  const here = plan.phases[phase]!;
+  const lr = lrAt(stepsBefore(plan.phases, phase) + st.stageStep, { ...o, lr: here.lr ?? o.lr }, totalSteps);
+  const klCoef = here.klCoef ?? o.klCoef;
   const updates: UpdateStats[] = [];
   const tu = performance.now();
   let trainTokens = 0;

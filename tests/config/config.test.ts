@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import YAML from "yaml";
 import { configToYaml, EMBEDDED_DEMO, loadRunConfig, type LoadOptions } from "../../src/config/load.ts";
 import { DEFAULT_RUN_CONFIG, rlPhases } from "../../src/config/schema.ts";
-import { RULES } from "../../src/config/rules.ts";
+import { OPTIONAL, RULES } from "../../src/config/rules.ts";
 import { LongrlError } from "../../src/util/errors.ts";
 
 const DEMO = "configs/demo.yaml";
@@ -53,7 +53,8 @@ describe("run config: defaults and shipped files", () => {
     const all = leaves(DEFAULT_RUN_CONFIG);
     const unruled = all.filter(([p, v]) => typeof v === "number" && !RULES[p]).map(([p]) => p);
     expect(unruled).toEqual([]);
-    const paths = new Set(all.map(([p]) => p));
+    const paths = new Set([...all.map(([p]) => p), ...Object.keys(OPTIONAL)]);
+    expect(Object.keys(OPTIONAL).filter((p) => !RULES[p])).toEqual([]);
     expect(Object.keys(RULES).filter((p) => !paths.has(p))).toEqual([]);
   });
 
@@ -199,11 +200,12 @@ describe("run config: --set overrides", () => {
     expect(load("eval.kValues=[1, 2, 4]").eval.kValues).toEqual([1, 2, 4]);
   });
 
-  test("a phase's lrScale and klScale may be left out (the phase then uses rl.lr and rl.klCoef) or set by index", () => {
-    const cfg = load("curriculum.phases.1.klScale=4", "curriculum.phases.1.lrScale=0.5");
-    expect(cfg.curriculum.phases[1]).toEqual({ maxPromptTokens: 512, steps: 20, klScale: 4, lrScale: 0.5 });
+  test("a phase's lr and klCoef may be left out (the phase then uses rl.lr and rl.klCoef) or set by index", () => {
+    const cfg = load("curriculum.phases.1.klCoef=0.2", "curriculum.phases.1.lr=1e-4");
+    expect(cfg.curriculum.phases[1]).toEqual({ maxPromptTokens: 512, steps: 20, klCoef: 0.2, lr: 1e-4 });
     expect(cfg.curriculum.phases[0]).toEqual({ maxPromptTokens: 384, steps: 20 });
-    expect(load("curriculum.phases=[{maxPromptTokens: 512, steps: 10, lrScale: 2}]").curriculum.phases).toEqual([{ maxPromptTokens: 512, steps: 10, lrScale: 2 }]);
+    expect(load("curriculum.phases=[{maxPromptTokens: 512, steps: 10, lr: 2e-4}]").curriculum.phases).toEqual([{ maxPromptTokens: 512, steps: 10, lr: 2e-4 }]);
+    expect(loadRunConfig().curriculum.phases[0]).toEqual({ maxPromptTokens: 20_000, steps: 200 }); // no phase lr by default
     expect(loadRunConfig({ file: "run/config.yaml", text: configToYaml(cfg) })).toEqual(cfg);
   });
 
@@ -251,8 +253,9 @@ describe("run config: errors are one line naming the place, the field and the fi
     ["lr >= 0", { sets: ["sft.lr=-1e-5"] }, "--set sft.lr=-1e-5: sft.lr must be >= 0, got -0.00001"],
     ["share in [0, 1]", { sets: ["retrospective.share=1.5"] }, "--set retrospective.share=1.5: retrospective.share must be <= 1, got 1.5"],
     ["phase steps >= 0", { file: DEMO, sets: ["curriculum.phases.1.steps=-1"] }, "--set curriculum.phases.1.steps=-1: curriculum.phases.1.steps must be >= 0, got -1"],
-    ["phase lrScale >= 0", { file: DEMO, sets: ["curriculum.phases.1.lrScale=-1"] }, "--set curriculum.phases.1.lrScale=-1: curriculum.phases.1.lrScale must be >= 0, got -1"],
-    ["phase klScale is a number", { file: DEMO, sets: ["curriculum.phases.0.klScale=big"] }, '--set curriculum.phases.0.klScale=big: curriculum.phases.0.klScale must be a number, got "big"'],
+    ["phase lr >= 0", { file: DEMO, sets: ["curriculum.phases.1.lr=-1"] }, "--set curriculum.phases.1.lr=-1: curriculum.phases.1.lr must be >= 0, got -1"],
+    ["phase klCoef is a number", { file: DEMO, sets: ["curriculum.phases.0.klCoef=big"] }, '--set curriculum.phases.0.klCoef=big: curriculum.phases.0.klCoef must be a number, got "big"'],
+    ["unknown phase key names the optional ones", { file: DEMO, sets: ["curriculum.phases.0.entropyCoef=0"] }, "--set curriculum.phases.0.entropyCoef=0: curriculum.phases.0.entropyCoef is not a key; did you mean rl.entropyCoef?"],
     ["phases grow", { file: DEMO, sets: ["curriculum.phases.1.maxPromptTokens=384"] }, "--set curriculum.phases.1.maxPromptTokens=384: curriculum.phases.1.maxPromptTokens 384 must be > curriculum.phases.0.maxPromptTokens 384 (phases grow)"],
     ["phases grow, in a file", { file: "x.yaml", text: "curriculum:\n  phases:\n    - {maxPromptTokens: 900, steps: 1}\n    - {maxPromptTokens: 800, steps: 1}\n" }, "x.yaml:4: curriculum.phases.1.maxPromptTokens 800 must be > curriculum.phases.0.maxPromptTokens 900 (phases grow)"],
     ["phase element needs every key", { sets: ["curriculum.phases=[{maxPromptTokens: 512}]"] }, "--set curriculum.phases=[{maxPromptTokens: 512}]: curriculum.phases.0 has no steps; each element needs maxPromptTokens, steps"],

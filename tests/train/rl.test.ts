@@ -274,30 +274,33 @@ test("eval.rlInterval: evals within each phase (not at its last step), each once
   expect(html).toContain("<h3>by step</h3>");
 });
 
-test("curriculum.phases.k.lrScale / klScale: a phase trains at rl.lr x lrScale with rl.klCoef x klScale; lrScale 0 leaves the weights as they were", async () => {
+test("curriculum.phases.k.lr / klCoef: a phase trains at its own lr and KL coefficient; lr 0 leaves the weights as they were", async () => {
   const gpu = await testGpu();
+  // rl.klCoef 0: the reference comes from phase 2's klCoef alone.
   const run = async (name: string, firstKl: number) => {
     const c = loadRunConfig({
       text: YAML,
-      sets: ["sft.enable=false", "curriculum.phases.0.steps=2", "curriculum.phases.0.lrScale=0.5", `curriculum.phases.0.klScale=${firstKl}`,
-        "curriculum.phases.1.steps=1", "curriculum.phases.1.lrScale=0", "curriculum.phases.1.klScale=3"],
+      sets: ["sft.enable=false", "rl.klCoef=0", "curriculum.phases.0.steps=2", "curriculum.phases.0.lr=5e-4", `curriculum.phases.0.klCoef=${firstKl}`,
+        "curriculum.phases.1.steps=1", "curriculum.phases.1.lr=0", "curriculum.phases.1.klCoef=0.03"],
     });
     const dir = join(root, name);
     expect(await runTrain(gpu, c, dir, opts)).toBe(0);
     const weights = (step: number) => readFileSync(join(dir, "checkpoints", `step-${step}`, "model.safetensors"));
-    return { rl: runMetrics(dir).filter((l) => l.stage === "rl"), weights };
+    return { rl: runMetrics(dir).filter((l) => l.stage === "rl"), weights, dir };
   };
-  const a = await run("scales-kl0", 0);
+  const a = await run("phase-kl0", 0);
   expect(a.rl.map((l) => [l.phase, l.lr, l.kl_coef])).toEqual([[1, 5e-4, 0], [1, 5e-4, 0], [2, 0, 0.03]]);
+  expect(existsSync(join(latestCheckpoint(a.dir)!, "reference.safetensors"))).toBe(true);
   const last = a.rl[2]!;
   expect(last.groups_kept as number).toBeGreaterThan(0); // a phase that computed gradients...
   expect(last.grad_norm as number).toBeGreaterThan(0);
   expect(a.weights(3).equals(a.weights(2))).toBe(true); // ...and applied none
-  // The loss line carries the phase's coefficient: loss = pg_loss - entropyCoef * entropy + klCoef * klScale * kl.
+  // The loss carries the phase's coefficient: loss = pg_loss - entropyCoef * entropy + klCoef * kl.
   const n = (k: string) => last[k] as number;
+  expect(n("kl")).toBeGreaterThan(0);
   expect(n("loss")).toBeCloseTo(n("pg_loss") - 0.001 * n("entropy") + 0.03 * n("kl"), 5);
-  // klScale reaches the gradient: the same phase 1 with klScale 1 ends elsewhere.
-  const b = await run("scales-kl1", 1);
+  // The phase's klCoef reaches the gradient: the same phase 1 with klCoef 0.01 ends elsewhere.
+  const b = await run("phase-kl1", 0.01);
   expect(b.rl[0]!.kl_coef).toBe(0.01);
   expect(b.weights(2).equals(a.weights(2))).toBe(false);
 });
