@@ -138,7 +138,7 @@ describe("run config: defaults and shipped files", () => {
     expect(cfg.data.synth.maxTokens).toBe(cfg.curriculum.phases.at(-1)!.maxPromptTokens);
   });
 
-  test("configs/demo.yaml is demo-512.yaml with setting F and four eval-side time savers, and differs from it only there", () => {
+  test("configs/demo.yaml is demo-512.yaml with setting F (G: phase 2 at its own lr) and four eval-side time savers, and differs from it only there", () => {
     const base = loadRunConfig({ file: DEMO_512 });
     const cfg = loadRunConfig({ file: DEMO });
     expect(changedLeaves(base, cfg)).toEqual(
@@ -157,7 +157,8 @@ describe("run config: defaults and shipped files", () => {
         "eval.promptsPerCall",
       ].sort(),
     );
-    expect(cfg.curriculum.phases).toEqual([{ maxPromptTokens: 384, steps: 20 }, { maxPromptTokens: 512, steps: 20 }]);
+    expect(cfg.curriculum.phases).toEqual([{ maxPromptTokens: 384, steps: 20 }, { maxPromptTokens: 512, steps: 20, lr: 1e-4 }]); // G: phase 2's lr
+    expect(base.curriculum.phases.map((p) => Object.keys(p).sort())).toEqual([["maxPromptTokens", "steps"], ["maxPromptTokens", "steps"]]);
     expect(cfg.reward.qaMatch).toBe(base.reward.qaMatch); // F's cover verifier is the default, written out in the file
   });
 
