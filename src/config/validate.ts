@@ -101,7 +101,7 @@ function suggest(key: string, keys: string[]): string | undefined {
 /**
  * `value` (one layer's, from YAML or a --set) merged over `base` (the value so far), checked against `tmpl`
  * (the default). A mapping may name some keys; a list replaces the list; `base` undefined means a new list
- * element, which must name every key.
+ * element, which must name every key but the OPTIONAL ones.
  */
 export function mergeValue(tmplIn: unknown, base: unknown, value: unknown, path: Path, src: Source, prov: Provenance): unknown {
   const tmpl = isObj(tmplIn) ? withOptional(tmplIn, path) : tmplIn;
