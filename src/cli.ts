@@ -15,6 +15,7 @@ import { tokenizeCommand } from "./commands/tokenize.ts";
 import { scoreCommand } from "./commands/score.ts";
 import { generateCommand } from "./commands/generate.ts";
 import { compareCommand } from "./commands/compare.ts";
+import { errorsCommand } from "./commands/errors.ts";
 import { evalCommand, rlCommand, sftCommand, trainCommand } from "./commands/train.ts";
 
 export async function main(argv: string[]): Promise<number> {
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(rlCommand)
     .command(evalCommand)
     .command(compareCommand)
+    .command(errorsCommand)
     .demandCommand(1, "name a command; `longrl --help` lists them")
     .strict()
     .recommendCommands()

@@ -30,29 +30,37 @@ function rescoreQa(rec: Record<string, unknown>, match: QaMatch, where: string):
 }
 
 /** The key of an item in readEvalItems' map and in recordGroups': its data source and id. */
-const itemKey = (source: string, id: string) => JSON.stringify([source, id]);
+export const itemKey = (source: string, id: string) => JSON.stringify([source, id]);
 
-/**
- * Reads eval/<label>.jsonl (src/eval/run.ts writes it): items keyed by (data_source, id), in file order. With
- * qaMatch, qa samples are re-scored under that rule (reward.qaMatch) instead of the score stored at eval time.
- */
-export function readEvalItems(path: string, qaMatch?: QaMatch): Map<string, ItemScores> {
+/** The sample lines of an eval/<label>.jsonl, parsed, each with its file:line for errors; an empty file is an error. */
+export function readEvalLines(path: string): Array<{ rec: Record<string, unknown>; where: string }> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch {
     throw usageError(`${path}: cannot read the eval file; give an eval/<label>.jsonl written by longrl eval or train`);
   }
-  const items = new Map<string, ItemScores>();
+  const out: Array<{ rec: Record<string, unknown>; where: string }> = [];
   text.split("\n").forEach((line, i) => {
     if (line.trim() === "") return;
     const where = `${path}:${i + 1}`;
-    let rec: Record<string, unknown>;
     try {
-      rec = JSON.parse(line) as Record<string, unknown>;
+      out.push({ rec: JSON.parse(line) as Record<string, unknown>, where });
     } catch {
       throw usageError(`${where}: not a JSON line; give an eval/<label>.jsonl written by longrl eval or train`);
     }
+  });
+  if (out.length === 0) throw usageError(`${path}: no eval samples in the file`);
+  return out;
+}
+
+/**
+ * Reads eval/<label>.jsonl (src/eval/run.ts writes it): items keyed by (data_source, id), in file order. With
+ * qaMatch, qa samples are re-scored under that rule (reward.qaMatch) instead of the score stored at eval time.
+ */
+export function readEvalItems(path: string, qaMatch?: QaMatch): Map<string, ItemScores> {
+  const items = new Map<string, ItemScores>();
+  for (const { rec, where } of readEvalLines(path)) {
     const { id, data_source: source, prompt_tokens: tokens } = rec;
     const hybrid = (qaMatch === undefined ? null : rescoreQa(rec, qaMatch, where)) ?? rec.hybrid;
     if (typeof id !== "string" || typeof source !== "string") throw usageError(`${where}: needs string fields "id" and "data_source" (an eval sample line)`);
@@ -65,8 +73,7 @@ export function readEvalItems(path: string, qaMatch?: QaMatch): Map<string, Item
       if (item.promptTokens !== tokens) throw usageError(`${where}: item ${source}/${id} has prompt_tokens ${tokens} here and ${item.promptTokens} on an earlier line`);
       item.hybrid.push(hybrid);
     }
-  });
-  if (items.size === 0) throw usageError(`${path}: no eval samples in the file`);
+  }
   return items;
 }
 

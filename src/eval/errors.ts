@@ -1,0 +1,118 @@
+// What the wrong answers of an eval are (`longrl errors EVAL.jsonl --data F.jsonl`): for each sample, whether it
+// scored, and if not, whether it gave no answer, an answer found nowhere in the document (a garbled or invented
+// span), or an answer that is another span of the document (the wrong passage found). For records that name their
+// evidence passages (the synthetic generator's meta.evidence), also whether the response cites one of them
+// ("(Passage N)"): a wrong answer that cites the evidence read the right passage and copied it wrongly; one that
+// does not, found the wrong passage. Pure apart from reading the files.
+import type { DocRecord } from "../data/record.ts";
+import { usageError } from "../util/errors.ts";
+import { itemKey, readEvalLines, recordGroups } from "./compare.ts";
+
+/** One sample of an eval file, as this analysis reads it. */
+interface Sample {
+  key: string;
+  label: string;
+  pred: string | null;
+  response: string;
+  hybrid: number;
+}
+
+export interface ErrorRow {
+  /** "<field>=<value>" or "all". */
+  label: string;
+  samples: number;
+  /** Samples with full credit (hybrid 1). */
+  right: number;
+  /** Wrong samples by kind: no answer extracted; an answer absent from the document; one found in it. */
+  noAnswer: number;
+  notInDocument: number;
+  inDocument: number;
+  /** Right and wrong samples of records with meta.evidence, and of those, the ones whose response cites an evidence passage. */
+  rightWithEvidence: number;
+  wrongWithEvidence: number;
+  rightCiting: number;
+  wrongCiting: number;
+}
+
+/** Lower case, single spaces, no trailing period: "Tilda  Yoder." and "tilda yoder" are the same span. */
+export function normalizeSpan(text: string): string {
+  return text.toLowerCase().replace(/\s+/g, " ").trim().replace(/\.$/, "").trim();
+}
+
+/** Passage numbers a response cites as "Passage N" (the synthetic reasoning's "(Passage 11)"). */
+export function citedPassages(response: string): Set<number> {
+  return new Set([...response.matchAll(/Passage (\d+)/g)].map((m) => Number(m[1])));
+}
+
+function readSamples(path: string, labels: Map<string, string> | undefined): Sample[] {
+  return readEvalLines(path).map(({ rec, where }) => {
+    const { id, data_source: source, pred, response, hybrid } = rec;
+    if (typeof id !== "string" || typeof source !== "string") throw usageError(`${where}: needs string fields "id" and "data_source" (an eval sample line)`);
+    if (typeof response !== "string") throw usageError(`${where}: needs the sample's "response" (an eval sample line)`);
+    if (pred !== null && typeof pred !== "string") throw usageError(`${where}: "pred" must be a string or null`);
+    if (typeof hybrid !== "number" || !Number.isFinite(hybrid)) throw usageError(`${where}: "hybrid" must be a finite number`);
+    const key = itemKey(source, id);
+    return { key, label: labels?.get(key) ?? "", pred, response, hybrid };
+  });
+}
+
+/**
+ * Classifies every sample of an eval against the records it scored (their documents and meta.evidence); one row
+ * per value of `groupBy` (a record field, as compare's --group-by) when given, then "all".
+ */
+export function classifyErrors(evalPath: string, records: readonly DocRecord[], dataPath: string, groupBy?: string): ErrorRow[] {
+  const byKey = new Map(records.map((r) => [itemKey(r.dataSource, r.id), r]));
+  const labels = groupBy === undefined ? undefined : recordGroups(records, groupBy, dataPath);
+  const samples = readSamples(evalPath, labels);
+  const docs = new Map<string, string>();
+  const row = (label: string): ErrorRow => ({ label, samples: 0, right: 0, noAnswer: 0, notInDocument: 0, inDocument: 0, rightWithEvidence: 0, wrongWithEvidence: 0, rightCiting: 0, wrongCiting: 0 });
+  const all = row("all");
+  const groups = new Map<string, ErrorRow>();
+  for (const s of samples) {
+    const r = byKey.get(s.key);
+    if (!r) {
+      const [source, id] = JSON.parse(s.key) as [string, string];
+      throw usageError(`errors: item ${source}/${id} of ${evalPath} is not in ${dataPath}; give --data the file the eval was run on`);
+    }
+    let doc = docs.get(s.key);
+    if (doc === undefined) docs.set(s.key, (doc = normalizeSpan(r.context)));
+    const evidence = Array.isArray(r.meta?.evidence) ? (r.meta.evidence as unknown[]).filter((n): n is number => typeof n === "number") : [];
+    const right = s.hybrid >= 1;
+    const answer = s.pred === null ? "" : normalizeSpan(s.pred);
+    const cites = evidence.length > 0 && evidence.some((n) => citedPassages(s.response).has(n));
+    const targets = labels === undefined ? [all] : [all, groups.get(s.label) ?? groups.set(s.label, row(`${groupBy}=${s.label}`)).get(s.label)!];
+    for (const t of targets) {
+      t.samples++;
+      if (right) t.right++;
+      else if (answer === "") t.noAnswer++;
+      else if (doc.includes(answer)) t.inDocument++;
+      else t.notInDocument++;
+      if (evidence.length > 0) {
+        if (right) {
+          t.rightWithEvidence++;
+          if (cites) t.rightCiting++;
+        } else {
+          t.wrongWithEvidence++;
+          if (cites) t.wrongCiting++;
+        }
+      }
+    }
+  }
+  return [...[...groups.values()].sort((a, b) => a.label.localeCompare(b.label)), all];
+}
+
+/** Fixed-width text: counts, and the wrong samples' kinds as shares of the wrong samples in %. */
+export function formatErrors(rows: readonly ErrorRow[], title: string): string {
+  const pct = (n: number, of: number) => (of === 0 ? "-" : ((100 * n) / of).toFixed(1));
+  const header = ["group", "samples", "right %", "wrong", "no answer %", "not in doc %", "in doc %", "right citing evidence %", "wrong citing evidence %"];
+  const cells = rows.map((r) => {
+    const wrong = r.samples - r.right;
+    return [
+      r.label, String(r.samples), pct(r.right, r.samples), String(wrong), pct(r.noAnswer, wrong), pct(r.notInDocument, wrong), pct(r.inDocument, wrong),
+      pct(r.rightCiting, r.rightWithEvidence), pct(r.wrongCiting, r.wrongWithEvidence),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (cs: readonly string[]) => cs.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  return `${[title, line(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n")}\n`;
+}
