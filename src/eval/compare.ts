@@ -168,6 +168,11 @@ export function formatCompare(rows: readonly CompareRow[], title: string): strin
   const pct = (x: number) => (100 * x).toFixed(1);
   const header = ["group", "items", "A %", "B %", "B-A pts", "± se", "up", "down", "same"];
   const cells = rows.map((r) => [r.label, String(r.items), pct(r.a), pct(r.b), `${r.diff > 0 ? "+" : ""}${pct(r.diff)}`, pct(r.se), String(r.up), String(r.down), String(r.same)]);
+  return formatTable(title, header, cells);
+}
+
+/** A title line, then a fixed-width table: the first column left-aligned, the others right-aligned. */
+export function formatTable(title: string, header: readonly string[], cells: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (cs: readonly string[]) => cs.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
   return `${[title, line(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n")}\n`;

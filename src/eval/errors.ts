@@ -2,11 +2,11 @@
 // scored, and if not, whether it gave no answer, an answer found nowhere in the document (a garbled or invented
 // span), or an answer that is another span of the document (the wrong passage found). For records that name their
 // evidence passages (the synthetic generator's meta.evidence), also whether the response cites one of them
-// ("(Passage N)"): a wrong answer that cites the evidence read the right passage and copied it wrongly; one that
-// does not, found the wrong passage. Pure apart from reading the files.
+// ("(Passage N)"), for right and wrong samples apart: how often the right ones cite it is the baseline to read the
+// wrong ones against (a policy may answer right without writing the right number). Pure apart from reading the files.
 import type { DocRecord } from "../data/record.ts";
 import { usageError } from "../util/errors.ts";
-import { itemKey, readEvalLines, recordGroups } from "./compare.ts";
+import { formatTable, itemKey, readEvalLines, recordGroups } from "./compare.ts";
 
 /** One sample of an eval file, as this analysis reads it. */
 interface Sample {
@@ -112,7 +112,5 @@ export function formatErrors(rows: readonly ErrorRow[], title: string): string {
       pct(r.rightCiting, r.rightWithEvidence), pct(r.wrongCiting, r.wrongWithEvidence),
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (cs: readonly string[]) => cs.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
-  return `${[title, line(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n")}\n`;
+  return formatTable(title, header, cells);
 }
