@@ -11,6 +11,8 @@ import { formatTable, itemKey, readEvalLines, recordGroups } from "./compare.ts"
 /** One sample of an eval file, as this analysis reads it. */
 interface Sample {
   key: string;
+  /** "data_source/id", for errors. */
+  name: string;
   label: string;
   pred: string | null;
   response: string;
@@ -52,7 +54,7 @@ function readSamples(path: string, labels: Map<string, string> | undefined): Sam
     if (pred !== null && typeof pred !== "string") throw usageError(`${where}: "pred" must be a string or null`);
     if (typeof hybrid !== "number" || !Number.isFinite(hybrid)) throw usageError(`${where}: "hybrid" must be a finite number`);
     const key = itemKey(source, id);
-    return { key, label: labels?.get(key) ?? "", pred, response, hybrid };
+    return { key, name: `${source}/${id}`, label: labels?.get(key) ?? "", pred, response, hybrid };
   });
 }
 
@@ -70,32 +72,23 @@ export function classifyErrors(evalPath: string, records: readonly DocRecord[], 
   const groups = new Map<string, ErrorRow>();
   for (const s of samples) {
     const r = byKey.get(s.key);
-    if (!r) {
-      const [source, id] = JSON.parse(s.key) as [string, string];
-      throw usageError(`errors: item ${source}/${id} of ${evalPath} is not in ${dataPath}; give --data the file the eval was run on`);
-    }
+    if (!r) throw usageError(`errors: item ${s.name} of ${evalPath} is not in ${dataPath}; give --data the file the eval was run on`);
     let doc = docs.get(s.key);
     if (doc === undefined) docs.set(s.key, (doc = normalizeSpan(r.context)));
-    const evidence = Array.isArray(r.meta?.evidence) ? (r.meta.evidence as unknown[]).filter((n): n is number => typeof n === "number") : [];
-    const right = s.hybrid >= 1;
     const answer = s.pred === null ? "" : normalizeSpan(s.pred);
-    const cites = evidence.length > 0 && evidence.some((n) => citedPassages(s.response).has(n));
-    const targets = labels === undefined ? [all] : [all, groups.get(s.label) ?? groups.set(s.label, row(`${groupBy}=${s.label}`)).get(s.label)!];
-    for (const t of targets) {
+    const right = s.hybrid >= 1;
+    const kind = right ? "right" : answer === "" ? "noAnswer" : doc.includes(answer) ? "inDocument" : "notInDocument";
+    const evidence = Array.isArray(r.meta?.evidence) ? (r.meta.evidence as unknown[]).filter((n): n is number => typeof n === "number") : [];
+    const cited = citedPassages(s.response);
+    const cites = evidence.some((n) => cited.has(n));
+    let group = groups.get(s.label);
+    if (labels !== undefined && group === undefined) groups.set(s.label, (group = row(`${groupBy}=${s.label}`)));
+    for (const t of group ? [all, group] : [all]) {
       t.samples++;
-      if (right) t.right++;
-      else if (answer === "") t.noAnswer++;
-      else if (doc.includes(answer)) t.inDocument++;
-      else t.notInDocument++;
-      if (evidence.length > 0) {
-        if (right) {
-          t.rightWithEvidence++;
-          if (cites) t.rightCiting++;
-        } else {
-          t.wrongWithEvidence++;
-          if (cites) t.wrongCiting++;
-        }
-      }
+      t[kind]++;
+      if (evidence.length === 0) continue;
+      t[right ? "rightWithEvidence" : "wrongWithEvidence"]++;
+      if (cites) t[right ? "rightCiting" : "wrongCiting"]++;
     }
   }
   return [...[...groups.values()].sort((a, b) => a.label.localeCompare(b.label)), all];
