@@ -19,7 +19,7 @@ export function runErrors(a: ErrorsArgs, out: Writer = process.stdout): void {
 
 export const errorsCommand: CommandModule<{}, ErrorsArgs> = {
   command: "errors <eval>",
-  describe: "what an eval's wrong answers are: none, absent from the document, or another span of it; and whether the response cites the evidence passage",
+  describe: "what an eval's wrong answers are: none, absent from the document (and of those, the ones made of its own words), or another span of it; and whether the response cites the evidence passage",
   builder: (y: Argv<{}>) =>
     y
       .positional("eval", { type: "string", demandOption: true, describe: "eval/<label>.jsonl written by longrl eval or train" })

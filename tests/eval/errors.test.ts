@@ -28,6 +28,7 @@ describe("errors", () => {
     sample("m", "Tilda Yoder", 1, "The mayor of Yarrow is Tilda Yoder. (Passage 1)"), // right, cites the evidence
     sample("m", "tilda wexley.", 0, "(Passage 2)"), // another span of the document (case, spaces and period aside)
     sample("m", "Tilda Yodel", 0, "(Passage 1)"), // absent from the document, though it cites the evidence
+    sample("m", "Yoder Wexley", 0, "no citation"), // absent as a span, but both its words stand in the document
     sample("b", null, 0, "no answer"), // no answer
     sample("x", "foo", 0, "(Passage 1)"), // absent; the record names no evidence
   ].join("\n") + "\n");
@@ -41,24 +42,25 @@ describe("errors", () => {
   test("every sample lands in one kind; citations count only for records with evidence", () => {
     const [all] = rows();
     expect(all).toEqual({
-      label: "all", samples: 5, right: 1, noAnswer: 1, notInDocument: 2, inDocument: 1,
-      rightWithEvidence: 1, wrongWithEvidence: 3, rightCiting: 1, wrongCiting: 1,
+      label: "all", samples: 6, right: 1, noAnswer: 1, notInDocument: 3, inDocument: 1, wordsInDocument: 1,
+      rightWithEvidence: 1, wrongWithEvidence: 4, rightCiting: 1, wrongCiting: 1,
     });
   });
 
   test("--group-by gives a row per value of a record field, in sorted order, then all", () => {
     const r = rows("meta.relation");
-    expect(r.map((x) => [x.label, x.samples, x.right, x.noAnswer, x.notInDocument, x.inDocument, x.wrongCiting])).toEqual([
-      ["meta.relation=birthplace", 1, 0, 1, 0, 0, 0],
-      ["meta.relation=mayor", 3, 1, 0, 1, 1, 1],
-      ["meta.relation=other", 1, 0, 0, 1, 0, 0],
-      ["all", 5, 1, 1, 2, 1, 1],
+    expect(r.map((x) => [x.label, x.samples, x.right, x.noAnswer, x.notInDocument, x.wordsInDocument, x.inDocument, x.wrongCiting])).toEqual([
+      ["meta.relation=birthplace", 1, 0, 1, 0, 0, 0, 0],
+      ["meta.relation=mayor", 4, 1, 0, 2, 1, 1, 1],
+      ["meta.relation=other", 1, 0, 0, 1, 0, 0, 0],
+      ["all", 6, 1, 1, 3, 1, 1, 1],
     ]);
     let text = "";
     runErrors({ eval: evalPath, data, groupBy: "meta.relation", json: false }, { write: (s: string) => (text += s) });
-    // mayor: 2 wrong, half absent, half in the document; its right sample cites the evidence, one of two wrong ones does
-    expect(text).toMatch(/^meta\.relation=mayor\s+3\s+33\.3\s+2\s+0\.0\s+50\.0\s+50\.0\s+100\.0\s+50\.0$/m);
-    expect(text).toMatch(/^meta\.relation=other\s+1\s+0\.0\s+1\s+0\.0\s+100\.0\s+0\.0\s+-\s+-$/m);
+    // mayor: 3 wrong, two absent (one of them its words all in the document), one in it; its right sample cites the
+    // evidence, one of three wrong ones does
+    expect(text).toMatch(/^meta\.relation=mayor\s+4\s+25\.0\s+3\s+0\.0\s+66\.7\s+33\.3\s+33\.3\s+100\.0\s+33\.3$/m);
+    expect(text).toMatch(/^meta\.relation=other\s+1\s+0\.0\s+1\s+0\.0\s+100\.0\s+0\.0\s+0\.0\s+-\s+-$/m);
   });
 
   test("spans compare without case, repeated spaces or a final period; citations are 'Passage N'", () => {
