@@ -1,9 +1,9 @@
 // What the wrong answers of an eval are (`longrl errors EVAL.jsonl --data F.jsonl`): for each sample, whether it
 // scored, and if not, whether it gave no answer, an answer found nowhere in the document, or an answer that is
 // another span of the document (the wrong passage found). An answer found nowhere whose every word stands in the
-// document is counted apart as well: the document's own words wrongly paired ("Mira Quill" from "Mira Falk" and "Ines
-// Quill"), not an invented name. For records that name their
-// evidence passages (the synthetic generator's meta.evidence), also whether the response cites one of them
+// document is counted apart as well: the document's own words wrongly paired ("Mira Quill" from "Mira Yoder" and
+// "Ines Quill"), not an invented name. For records that name their evidence passages (the synthetic generator's
+// meta.evidence), also whether the response cites one of them
 // ("(Passage N)"), for right and wrong samples apart: how often the right ones cite it is the baseline to read the
 // wrong ones against (a policy may answer right without writing the right number). Pure apart from reading the files.
 import type { DocRecord } from "../data/record.ts";
