@@ -3,9 +3,9 @@
 // another span of the document (the wrong passage found). An answer found nowhere whose every word stands in the
 // document is counted apart as well: the document's own words wrongly paired ("Mira Quill" from "Mira Yoder" and
 // "Ines Quill"), not an invented name. For records that name their evidence passages (the synthetic generator's
-// meta.evidence), also whether the response cites one of them
-// ("(Passage N)"), for right and wrong samples apart: how often the right ones cite it is the baseline to read the
-// wrong ones against (a policy may answer right without writing the right number). Pure apart from reading the files.
+// meta.evidence), also whether the response cites one of them ("(Passage N)"), for right and wrong samples apart: how
+// often the right ones cite it is the baseline to read the wrong ones against (a policy may answer right without
+// writing the right number). Pure apart from reading the files.
 import type { DocRecord } from "../data/record.ts";
 import { usageError } from "../util/errors.ts";
 import { formatTable, itemKey, readEvalLines, recordGroups } from "./compare.ts";
@@ -76,7 +76,7 @@ export function classifyErrors(evalPath: string, records: readonly DocRecord[], 
   const labels = groupBy === undefined ? undefined : recordGroups(records, groupBy, dataPath);
   const samples = readSamples(evalPath, labels);
   const docs = new Map<string, { text: string; words: Set<string> }>();
-  const row = (label: string): ErrorRow => ({ label, samples: 0, right: 0, noAnswer: 0, notInDocument: 0, inDocument: 0, rightWithEvidence: 0, wrongWithEvidence: 0, rightCiting: 0, wrongCiting: 0, wordsInDocument: 0 });
+  const row = (label: string): ErrorRow => ({ label, samples: 0, right: 0, noAnswer: 0, notInDocument: 0, inDocument: 0, wordsInDocument: 0, rightWithEvidence: 0, wrongWithEvidence: 0, rightCiting: 0, wrongCiting: 0 });
   const all = row("all");
   const groups = new Map<string, ErrorRow>();
   for (const s of samples) {
