@@ -42,6 +42,7 @@ const supervisedRules = (p: string): Record<string, FieldRule> => ({
   [`${p}.minLrRatio`]: FRACTION,
   [`${p}.weightDecay`]: NONNEG,
   [`${p}.maxGradNorm`]: POSITIVE,
+  [`${p}.adamBeta2`]: { min: 0, lt: 1 },
   [`${p}.evalInterval`]: NONNEG_INT,
 });
 

@@ -72,6 +72,8 @@ export interface SupervisedOptions {
   minLrRatio: number;
   weightDecay: number;
   maxGradNorm: number;
+  /** AdamW's beta2 (HF's adam_beta2; beta1 stays 0.9): how many steps the squared-gradient average spans, about 1 / (1 - beta2). */
+  adamBeta2: number;
   /** Steps between held-out loss evaluations; 0 = only at the end. */
   evalInterval: number;
 }
@@ -265,6 +267,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     minLrRatio: 0.1, // ours
     weightDecay: 0.01, // as SFT
     maxGradNorm: 1.0, // as SFT
+    adamBeta2: 0.999, // as SFT
     evalInterval: 50, // ours
     records: 3000, // ours; 1000 steps x 8 lists see each about 2.7 times
     minItems: 6, // ours; lists of 6-16 names, places and years: 15-73 cl100k tokens to copy, median 42 (measured on 3000 lists)
@@ -282,6 +285,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     minLrRatio: 0, // verl's cosine schedule decays to 0
     weightDecay: 0.01, // verl's SFT default
     maxGradNorm: 1.0, // verl's clip_grad
+    adamBeta2: 0.999, // verl's and torch's AdamW default
     evalInterval: 25, // ours
     maxTokens: 8192, // room for a 4K-token prompt and its reasoning
     promptLossWeight: 0, // TRL's completion_only_loss: the prompt is masked

@@ -127,10 +127,11 @@ function paramTensors(p: Params): { name: string; tensor: Tensor }[] {
   return [...p].map(([name, tensor]) => ({ name, tensor }));
 }
 
-/** A fresh AdamW over the model for a stage (betas 0.9/0.999 as QwenLong-L1; lr is set per step). */
-export function newOptimizer(s: Session, o: { lr: number; weightDecay: number; maxGradNorm: number }): AdamWState {
+/** A fresh AdamW over the model for a stage (betas 0.9/0.999 as QwenLong-L1, or the stage's adamBeta2; lr is set per step). */
+export function newOptimizer(s: Session, o: { lr: number; weightDecay: number; maxGradNorm: number; adamBeta2?: number }): AdamWState {
   if (s.optim) releaseOptimizer(s.gpu, s.optim);
-  s.optim = createAdamW(s.gpu, optimParams(s.model, s.params, s.grads), { lr: o.lr, weightDecay: o.weightDecay, maxGradNorm: o.maxGradNorm });
+  const betas: [number, number] = [0.9, o.adamBeta2 ?? 0.999];
+  s.optim = createAdamW(s.gpu, optimParams(s.model, s.params, s.grads), { lr: o.lr, weightDecay: o.weightDecay, maxGradNorm: o.maxGradNorm, betas });
   return s.optim;
 }
 

@@ -252,6 +252,7 @@ describe("run config: errors are one line naming the place, the field and the fi
     ["topP > 0", { sets: ["eval.topP=0"] }, "--set eval.topP=0: eval.topP must be > 0, got 0"],
     ["temperature > 0", { sets: ["rl.temperature=0"] }, "--set rl.temperature=0: rl.temperature must be > 0, got 0"],
     ["lr >= 0", { sets: ["sft.lr=-1e-5"] }, "--set sft.lr=-1e-5: sft.lr must be >= 0, got -0.00001"],
+    ["adamBeta2 < 1", { sets: ["pretrain.adamBeta2=1"] }, "--set pretrain.adamBeta2=1: pretrain.adamBeta2 must be < 1, got 1"],
     ["share in [0, 1]", { sets: ["retrospective.share=1.5"] }, "--set retrospective.share=1.5: retrospective.share must be <= 1, got 1.5"],
     ["phase steps >= 0", { file: DEMO, sets: ["curriculum.phases.1.steps=-1"] }, "--set curriculum.phases.1.steps=-1: curriculum.phases.1.steps must be >= 0, got -1"],
     ["phase lr >= 0", { file: DEMO, sets: ["curriculum.phases.1.lr=-1"] }, "--set curriculum.phases.1.lr=-1: curriculum.phases.1.lr must be >= 0, got -1"],

@@ -130,6 +130,21 @@ test("sft.promptLossWeight: the prompt scored as well leaves the response loss a
   }
 });
 
+test("sft.adamBeta2 reaches the optimizer: AdamW's first step does not depend on beta2, its second does", async () => {
+  const gpu = await testGpu();
+  const run = async (name: string, sets: string[]) => {
+    const dir = join(root, name);
+    expect(await runTrain(gpu, loadRunConfig({ text: YAML, sets: ["eval.enable=false", "sft.steps=3", ...sets] }), dir, opts)).toBe(0);
+    return runMetrics(dir).map((l) => l.loss as number);
+  };
+  const slow = await run("beta2-default", []);
+  const fast = await run("beta2-0.5", ["sft.adamBeta2=0.5"]);
+  // Step 1's bias-corrected update is g / |g| whatever beta2 is, so the loss before step 2 is the same.
+  expect(fast[1]!).toBeCloseTo(slow[1]!, 5);
+  // Step 2 divides by another average of squared gradients: the parameters part.
+  expect(Math.abs(fast[2]! - slow[2]!)).toBeGreaterThan(1e-4);
+});
+
 test("pretrain: copy lists before SFT, their own stage in the metrics, the vocabulary and the checkpoints; resumable mid-stage", async () => {
   const gpu = await testGpu();
   const sets = ["eval.enable=false", "sft.steps=2", "pretrain.enable=true", "pretrain.steps=3", "pretrain.records=12", "pretrain.batchSize=4", "pretrain.microBatchSize=2", "pretrain.evalInterval=2"];
