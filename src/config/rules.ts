@@ -69,6 +69,7 @@ export const RULES: Record<string, FieldRule> = {
   "data.sftMaxPromptTokens": POS_INT,
   ...supervisedRules("pretrain"),
   "pretrain.records": POS_INT,
+  "pretrain.dataSeed": { int: true, min: -1, max: 0xffffffff },
   "pretrain.minItems": POS_INT,
   "pretrain.maxItems": POS_INT,
   "pretrain.digitShare": FRACTION,

@@ -100,6 +100,8 @@ export interface PretrainOptions extends SupervisedOptions {
   digitShare: number;
   /** Recitations (src/data/synthCopy.ts) shuffled in with the copy lists; records 0 = none. */
   recite: ReciteSection;
+  /** Seed of the copy lists, the recitations and their draw order; -1 = the run's seed. Another value keeps the initialization (the run's seed) and changes only the stage's data. */
+  dataSeed: number;
 }
 
 export interface ReciteSection {
@@ -274,6 +276,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     maxItems: 16,
     digitShare: 0, // ours; off: lists of the world's items only
     recite: { records: 0, minTokens: 64, maxTokens: 512, lines: 6 }, // ours; off: copy lists only
+    dataSeed: -1, // ours; the run's seed
   },
   sft: {
     enable: true, // the paper's warm-up before RL

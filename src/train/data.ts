@@ -44,6 +44,11 @@ export interface RunData {
 /** Copy lists (and as many recitations) held out for the pretraining stage's held-out loss. */
 export const PRETRAIN_HELD_OUT = 32;
 
+/** The copy stage's data seed: pretrain.dataSeed, or the run's seed when it is -1. */
+export function pretrainDataSeed(cfg: RunConfig): number {
+  return cfg.pretrain.dataSeed >= 0 ? cfg.pretrain.dataSeed : cfg.seed;
+}
+
 function records(cfg: RunConfig, which: "train" | "eval" | "sft", base: LoadedTokenizer): DocRecord[] {
   const file = cfg.data[which === "sft" ? "sftTrain" : which];
   if (file !== "") return loadRecords(file).records;
@@ -76,10 +81,10 @@ export function prepareData(cfg: RunConfig, vocabFile: string, opts: { evalOnly?
   const ownSft = !opts.evalOnly && cfg.sft.enable && (cfg.data.sftTrain !== "" || cfg.data.sftSynth.n > 0);
   const sft = ownSft ? records(cfg, "sft", base) : [];
   const pre = !opts.evalOnly && cfg.pretrain.enable;
-  const copy = pre ? generateCopyRecords({ n: cfg.pretrain.records + PRETRAIN_HELD_OUT, minItems: cfg.pretrain.minItems, maxItems: cfg.pretrain.maxItems, seed: cfg.seed, digitShare: cfg.pretrain.digitShare }) : [];
+  const copy = pre ? generateCopyRecords({ n: cfg.pretrain.records + PRETRAIN_HELD_OUT, minItems: cfg.pretrain.minItems, maxItems: cfg.pretrain.maxItems, seed: pretrainDataSeed(cfg), digitShare: cfg.pretrain.digitShare }) : [];
   const rc = cfg.pretrain.recite;
   // seed + 1000: documents apart from data.synth's, data.evalSynth's and data.sftSynth's generator seeds (0, 1, 2)
-  const recite = pre && rc.records > 0 ? generateRecitations({ ...rc, n: rc.records + PRETRAIN_HELD_OUT, seed: (cfg.seed + 1000) % 2 ** 32, tokenizer: cfg.tokenizer.name || "cl100k_base" }, base) : [];
+  const recite = pre && rc.records > 0 ? generateRecitations({ ...rc, n: rc.records + PRETRAIN_HELD_OUT, seed: (pretrainDataSeed(cfg) + 1000) % 2 ** 32, tokenizer: cfg.tokenizer.name || "cl100k_base" }, base) : [];
   const trainTexts = train.map((r) => texts(r, chat, cfg.tokenizer.think));
   const evalTexts = held.map((r) => texts(r, chat, cfg.tokenizer.think));
   const sftTexts = sft.map((r) => texts(r, chat, cfg.tokenizer.think));

@@ -11,7 +11,7 @@ import { packGroups } from "../model/batch.ts";
 import { modelBackward, modelForward, releaseBatch, releaseForward, uploadBatch } from "../model/forward.ts";
 import { runError } from "../util/errors.ts";
 import { createRng } from "../util/rng.ts";
-import type { Example } from "./data.ts";
+import { type Example, pretrainDataSeed } from "./data.ts";
 import { type Session, endOfStep, logMetrics, lrAt, newOptimizer, zeroGrads } from "./session.ts";
 
 export interface SftCursor {
@@ -139,7 +139,7 @@ export async function runSft(s: Session, onStep?: (step: number, fields: Record<
   if (!s.optim) newOptimizer(s, o);
   while (st.stageStep < o.steps) {
     const t0 = performance.now();
-    const batch = draw(examples, cursor, o.batchSize, s.cfg.seed).sort((a, b) => a.promptIds.length + a.goldIds.length - (b.promptIds.length + b.goldIds.length));
+    const batch = draw(examples, cursor, o.batchSize, name === "pretrain" ? pretrainDataSeed(s.cfg) : s.cfg.seed).sort((a, b) => a.promptIds.length + a.goldIds.length - (b.promptIds.length + b.goldIds.length));
     const tokens = batch.reduce((n, e) => n + e.goldIds.length, 0);
     const promptTokens = w > 0 ? batch.reduce((n, e) => n + e.promptIds.length - 1, 0) : 0;
     zeroGrads(s);

@@ -10,7 +10,7 @@ import { loadCheckpoint } from "../../src/model/checkpoint.ts";
 import { releaseParams } from "../../src/model/params.ts";
 import { runEval } from "../../src/eval/run.ts";
 import { runTrain } from "../../src/train/run.ts";
-import { prepareData } from "../../src/train/data.ts";
+import { prepareData, pretrainDataSeed } from "../../src/train/data.ts";
 import { latestCheckpoint, type Session } from "../../src/train/session.ts";
 import { sftExamples } from "../../src/train/sft.ts";
 import { runMetrics, testGpu } from "../helpers.ts";
@@ -184,6 +184,23 @@ test("pretrain.recite: recitations join the copy lists, and the held-out loss is
   // eval_loss is the token-weighted mean of the two: between them
   expect(all).toBeGreaterThan(Math.min(copy!, recite!));
   expect(all).toBeLessThan(Math.max(copy!, recite!));
+});
+
+test("pretrain.dataSeed: the copy lists, recitations and their draw order come from it, not from the run's seed", () => {
+  const load = (sets: string[]) => loadRunConfig({ text: YAML, sets: ["pretrain.enable=true", "pretrain.records=6", "pretrain.recite={records: 4, minTokens: 64, maxTokens: 128, lines: 2}", ...sets] });
+  const texts = (c: ReturnType<typeof load>, name: string) => {
+    const dir = join(root, name);
+    mkdirSync(dir, { recursive: true });
+    const d = prepareData(c, join(dir, "longrl_vocab.json"));
+    return [...d.pretrain, ...d.pretrainEval].map((e) => `${e.record.dataSource}: ${e.record.context} => ${e.record.reasoning}`);
+  };
+  const own = load(["seed=5"]);
+  const other = load(["seed=3", "pretrain.dataSeed=5"]);
+  const plain = load(["seed=3"]);
+  expect([pretrainDataSeed(own), pretrainDataSeed(other), pretrainDataSeed(plain)]).toEqual([5, 5, 3]);
+  expect(texts(other, "data-seed-other")).toEqual(texts(own, "data-seed-own"));
+  expect(texts(plain, "data-seed-plain")).not.toEqual(texts(own, "data-seed-own"));
+  expect(() => load(["pretrain.dataSeed=-2"])).toThrow("pretrain.dataSeed must be >= -1");
 });
 
 test("data.sftSynth: SFT draws from its own records when n > 0, else from the train records", () => {
