@@ -38,8 +38,8 @@ const gpu = await acquireGpu({});
 try {
   for (let k = 0; k < args.length; k += 2) {
     const run = args[k]!;
-    // Data of seed 7777 (the held-out lists and recitations come from the run seed); few training records: only the held-out ones are scored.
-    const sets = ["seed=7777", "pretrain.enable=true", "pretrain.records=8", "pretrain.recite.records=8", "data.synth.n=8", "data.sftSynth.n=8"];
+    // Data of seed 7777 (the held-out lists and recitations come from pretrain.dataSeed, else the run seed); few training records: only the held-out ones are scored.
+    const sets = ["seed=7777", "pretrain.dataSeed=7777", "pretrain.enable=true", "pretrain.records=8", "pretrain.recite.records=8", "data.synth.n=8", "data.sftSynth.n=8"];
     const cfg = loadRunConfig({ file: join(run, "config.yaml"), sets });
     const data = prepareData(cfg, vocabPath(run));
     const text = (ids: readonly number[]) => new TextDecoder().decode(data.tokenizer.decodeBytes([...ids]));
