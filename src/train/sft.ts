@@ -118,13 +118,15 @@ interface SupervisedStage {
   held: Example[];
   /** Weight of prompt tokens in the loss. */
   w: number;
+  /** Seed of the draw order. */
+  seed: number;
 }
 
 function supervisedStage(s: Session, name: "pretrain" | "sft"): SupervisedStage {
-  if (name === "pretrain") return { o: s.cfg.pretrain, examples: s.data.pretrain, skipped: 0, held: s.data.pretrainEval, w: 0 };
+  if (name === "pretrain") return { o: s.cfg.pretrain, examples: s.data.pretrain, skipped: 0, held: s.data.pretrainEval, w: 0, seed: pretrainDataSeed(s.cfg) };
   const o = s.cfg.sft;
   const held = s.data.eval.filter((e) => e.promptIds.length + e.goldIds.length <= o.maxTokens).slice(0, HELD_OUT_ITEMS);
-  return { o, ...sftExamples(s), held, w: o.promptLossWeight };
+  return { o, ...sftExamples(s), held, w: o.promptLossWeight, seed: s.cfg.seed };
 }
 
 /**
@@ -132,14 +134,14 @@ function supervisedStage(s: Session, name: "pretrain" | "sft"): SupervisedStage 
  * session's state when resumed; returns false if stopped early.
  */
 export async function runSft(s: Session, onStep?: (step: number, fields: Record<string, number>) => void, name: "pretrain" | "sft" = "sft"): Promise<boolean> {
-  const { o, examples, skipped, held, w } = supervisedStage(s, name);
+  const { o, examples, skipped, held, w, seed } = supervisedStage(s, name);
   const st = s.state;
   const cursor = (st[name] as SftCursor | undefined) ?? { epoch: 0, pos: 0, skipped };
   st[name] = cursor;
   if (!s.optim) newOptimizer(s, o);
   while (st.stageStep < o.steps) {
     const t0 = performance.now();
-    const batch = draw(examples, cursor, o.batchSize, name === "pretrain" ? pretrainDataSeed(s.cfg) : s.cfg.seed).sort((a, b) => a.promptIds.length + a.goldIds.length - (b.promptIds.length + b.goldIds.length));
+    const batch = draw(examples, cursor, o.batchSize, seed).sort((a, b) => a.promptIds.length + a.goldIds.length - (b.promptIds.length + b.goldIds.length));
     const tokens = batch.reduce((n, e) => n + e.goldIds.length, 0);
     const promptTokens = w > 0 ? batch.reduce((n, e) => n + e.promptIds.length - 1, 0) : 0;
     zeroGrads(s);

@@ -186,7 +186,7 @@ test("pretrain.recite: recitations join the copy lists, and the held-out loss is
   expect(all).toBeLessThan(Math.max(copy!, recite!));
 });
 
-test("pretrain.dataSeed: the copy lists, recitations and their draw order come from it, not from the run's seed", () => {
+test("pretrain.dataSeed: the copy lists and recitations come from it, not from the run's seed", () => {
   const load = (sets: string[]) => loadRunConfig({ text: YAML, sets: ["pretrain.enable=true", "pretrain.records=6", "pretrain.recite={records: 4, minTokens: 64, maxTokens: 128, lines: 2}", ...sets] });
   const texts = (c: ReturnType<typeof load>, name: string) => {
     const dir = join(root, name);
