@@ -203,6 +203,20 @@ test("pretrain.dataSeed: the copy lists and recitations come from it, not from t
   expect(() => load(["pretrain.dataSeed=-2"])).toThrow("pretrain.dataSeed must be >= -1");
 });
 
+test("pretrain.dataSeed: the copy stage draws its batches in that seed's order", async () => {
+  const gpu = await testGpu();
+  // 3 steps of 2 records from 6: each step's response tokens name the records it drew, whatever the weights
+  const sets = ["eval.enable=false", "sft.enable=false", "rl.enable=false", "pretrain.enable=true", "pretrain.steps=3", "pretrain.records=6", "pretrain.batchSize=2", "pretrain.microBatchSize=2", "pretrain.evalInterval=0"];
+  const drawn = async (name: string, extra: string[]) => {
+    expect(await runTrain(gpu, loadRunConfig({ text: YAML, sets: [...sets, ...extra] }), join(root, name), opts)).toBe(0);
+    return runMetrics(join(root, name)).map((l) => l.response_tokens);
+  };
+  const own = await drawn("draw-own", ["seed=5"]);
+  expect(own.length).toBe(3);
+  expect(await drawn("draw-other", ["seed=3", "pretrain.dataSeed=5"])).toEqual(own);
+  expect(await drawn("draw-plain", ["seed=3"])).not.toEqual(own);
+});
+
 test("data.sftSynth: SFT draws from its own records when n > 0, else from the train records", () => {
   const own = loadRunConfig({ text: YAML, sets: ["data.sftSynth={n: 6, minTokens: 64, maxTokens: 128, seed: 9, kinds: [lookup]}"] });
   const dir = join(root, "sft-own");
