@@ -35,6 +35,9 @@ eval: { samplesPerItem: 2, kValues: [1, 2], maxResponseTokens: 6, maxItems: 2, l
 const cfg = loadRunConfig({ text: YAML });
 
 
+/** Only the copy stage runs: no eval, SFT or RL, no held-out loss checks. */
+const COPY_STAGE_ONLY = ["eval.enable=false", "sft.enable=false", "rl.enable=false", "pretrain.enable=true", "pretrain.evalInterval=0"];
+
 const opts = { stages: ["sft", "rl"] as ("sft" | "rl")[], resume: false, quiet: true, device: "test" };
 
 test("a run writes finite metrics, eval tables, a report and a loadable checkpoint", async () => {
@@ -169,7 +172,7 @@ test("pretrain: copy lists before SFT, their own stage in the metrics, the vocab
 
 test("pretrain.recite: recitations join the copy lists, and the held-out loss is given per kind and over both", async () => {
   const gpu = await testGpu();
-  const sets = ["eval.enable=false", "sft.enable=false", "rl.enable=false", "pretrain.enable=true", "pretrain.steps=2", "pretrain.records=6", "pretrain.recite={records: 5, minTokens: 64, maxTokens: 160, lines: 3}", "pretrain.batchSize=4", "pretrain.microBatchSize=2", "pretrain.evalInterval=0"];
+  const sets = [...COPY_STAGE_ONLY, "pretrain.steps=2", "pretrain.records=6", "pretrain.recite={records: 5, minTokens: 64, maxTokens: 160, lines: 3}", "pretrain.batchSize=4", "pretrain.microBatchSize=2"];
   const c = loadRunConfig({ text: YAML, sets });
   const dir = join(root, "recite");
   mkdirSync(dir, { recursive: true });
@@ -206,7 +209,7 @@ test("pretrain.dataSeed: the copy lists and recitations come from it, not from t
 test("pretrain.dataSeed: the copy stage draws its batches in that seed's order", async () => {
   const gpu = await testGpu();
   // 3 steps of 2 records from 6: each step's response tokens name the records it drew, whatever the weights
-  const sets = ["eval.enable=false", "sft.enable=false", "rl.enable=false", "pretrain.enable=true", "pretrain.steps=3", "pretrain.records=6", "pretrain.batchSize=2", "pretrain.microBatchSize=2", "pretrain.evalInterval=0"];
+  const sets = [...COPY_STAGE_ONLY, "pretrain.steps=3", "pretrain.records=6", "pretrain.batchSize=2", "pretrain.microBatchSize=2"];
   const drawn = async (name: string, extra: string[]) => {
     expect(await runTrain(gpu, loadRunConfig({ text: YAML, sets: [...sets, ...extra] }), join(root, name), opts)).toBe(0);
     return runMetrics(join(root, name)).map((l) => l.response_tokens);
