@@ -138,14 +138,36 @@ export function stageSummaries(metrics: readonly MetricsLine[]): StageSummary[] 
   });
 }
 
-/** Write report.html and summary.md into runDir; returns their paths. */
-export function writeReport(runDir: string, metrics: readonly MetricsLine[], evals: readonly EvalResult[], meta: ReportMeta = {}): { html: string; md: string } {
+/** Write report.html, summary.md and each plot of the report as its own SVG file (plots/NAME.svg, for a README or
+ *  slides) into runDir; returns their paths. */
+export function writeReport(runDir: string, metrics: readonly MetricsLine[], evals: readonly EvalResult[], meta: ReportMeta = {}): { html: string; md: string; plots: string[] } {
   mkdirSync(runDir, { recursive: true });
   const html = join(runDir, "report.html");
   const md = join(runDir, "summary.md");
-  writeFileSync(html, reportHtml(metrics, evals, meta));
+  const plots = reportPlots(metrics, evals);
+  writeFileSync(html, reportHtml(metrics, evals, meta, plots));
   writeFileSync(md, summaryMarkdown(metrics, evals, meta));
-  return { html, md };
+  const dir = join(runDir, "plots");
+  if (plots.length > 0) mkdirSync(dir, { recursive: true });
+  const files = plots.map((p) => {
+    const f = join(dir, `${plotFileName(p.title)}.svg`);
+    writeFileSync(f, standaloneSvg(p.svg));
+    return f;
+  });
+  return { html, md, plots: files };
+}
+
+/** A plot's file name: its title in lower case, each run of other characters than a-z and 0-9 one hyphen
+ *  ("held-out hybrid accuracy, 385–512" -> "held-out-hybrid-accuracy-385-512"). */
+export function plotFileName(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+}
+
+/** An SVG of the report that opens on its own: the namespace and the plot styles the report's page gives it. */
+export function standaloneSvg(svg: string): string {
+  const open = svg.indexOf(">");
+  if (!svg.startsWith("<svg ") || open < 0) throw new Error("standaloneSvg: not an <svg> element");
+  return `<svg xmlns="http://www.w3.org/2000/svg" ${svg.slice(5, open + 1)}<style>${PLOT_CSS}</style>\n${svg.slice(open + 1)}\n`;
 }
 
 export function escapeHtml(s: string): string {
@@ -267,21 +289,28 @@ function htmlTable(header: readonly string[], rows: readonly (readonly string[])
   return `<table>\n${head}\n${rows.map((r) => `<tr>${r.map((c, i) => cell("td", c, i)).join("")}</tr>`).join("\n")}\n</table>`;
 }
 
-const CSS = `body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1150px}
-.plots{display:flex;flex-wrap:wrap;gap:12px}
-svg.plot{border:1px solid #ddd;background:#fff;font-size:11px}
+const PLOT_CSS = `svg.plot{border:1px solid #ddd;background:#fff;font-size:11px}
 svg .title{font-size:13px;font-weight:600} svg .last{font-weight:400;fill:#666}
 svg .grid{stroke:#eee} svg .axis{stroke:#444} svg .line{fill:none;stroke:#1f77b4;stroke-width:1.5} svg .dot{fill:#1f77b4}
-svg .phase{stroke:#d62728;stroke-dasharray:4 3} svg .phase-label{fill:#d62728;font-size:10px}
+svg .phase{stroke:#d62728;stroke-dasharray:4 3} svg .phase-label{fill:#d62728;font-size:10px}`;
+
+const CSS = `body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1150px}
+.plots{display:flex;flex-wrap:wrap;gap:12px}
+${PLOT_CSS}
 table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:13px} td,th{border:1px solid #ccc;padding:2px 8px} .num{text-align:right}`;
 
-export function reportHtml(metrics: readonly MetricsLine[], evals: readonly EvalResult[], meta: ReportMeta): string {
-  const title = `longrl report${meta.title ? `: ${meta.title}` : ""}`;
+/** The report's plots: each metric present in the lines, then held-out accuracy over the evals' steps. */
+function reportPlots(metrics: readonly MetricsLine[], evals: readonly EvalResult[]): Array<{ title: string; svg: string }> {
   const markers = phaseMarkers(metrics);
-  const plots = PLOTS.map((p) => ({ title: p.title as string, pts: series(metrics, p.key, p.stage) }))
+  return PLOTS.map((p) => ({ title: p.title as string, pts: series(metrics, p.key, p.stage) }))
     .concat(evalSeries(evals))
     .filter((x) => x.pts.length > 0)
-    .map((x) => linePlot(x.title, x.pts, markers));
+    .map((x) => ({ title: x.title, svg: linePlot(x.title, x.pts, markers) }));
+}
+
+export function reportHtml(metrics: readonly MetricsLine[], evals: readonly EvalResult[], meta: ReportMeta, figures = reportPlots(metrics, evals)): string {
+  const title = `longrl report${meta.title ? `: ${meta.title}` : ""}`;
+  const plots = figures.map((p) => p.svg);
   const body: string[] = [`<h1>${escapeHtml(title)}</h1>`, "<h2>Training curves</h2>"];
   body.push(plots.length > 0 ? `<div class="plots">\n${plots.join("\n")}\n</div>` : "<p>No training metrics recorded.</p>");
   body.push("<h2>Evaluation</h2>");

@@ -1,11 +1,11 @@
 // Run report: metrics.jsonl reading (truncated last line), report.html (one SVG per present metric, phase
-// markers, escaping, nothing fetched from the network) and summary.md.
+// markers, escaping, nothing fetched from the network), each plot as its own SVG file, and summary.md.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { aggregateEval, type EvalSample } from "../../src/eval/metrics.ts";
-import { escapeHtml, readMetrics, stageSummaries, writeReport, type MetricsLine } from "../../src/train/report.ts";
+import { escapeHtml, plotFileName, readMetrics, stageSummaries, writeReport, type MetricsLine } from "../../src/train/report.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -86,6 +86,17 @@ describe("writeReport", () => {
     expect(text).toContain("1h02m");
     expect(text).toContain("config rl.clipHigh");
 
+    // each plot also as its own file: the report's svg with the namespace and the plot styles, named by its title
+    const plots = writeReport(d, sampleMetrics(), evals, {}).plots;
+    expect(plots.map((f) => basename(f))).toEqual(["reward-mean.svg", "accuracy.svg", "entropy.svg", "clip-fraction.svg", "response-length-tokens.svg", "sft-loss.svg"]);
+    const inPage = text.match(/<svg class="plot"[\s\S]*?<\/svg>/g)!;
+    plots.forEach((f, i) => {
+      const svg = readFileSync(f, "utf8");
+      expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg" class="plot" ')).toBe(true);
+      expect(svg).toContain("svg .phase-label{");
+      expect(svg.replace(' xmlns="http://www.w3.org/2000/svg"', "").replace(/<style>[^<]*<\/style>\n/, "").trimEnd()).toBe(inPage[i]);
+    });
+
     const summary = readFileSync(md, "utf8");
     expect(summary).toContain("### after phase 2");
     expect(summary).toMatch(/\| group \| items \| samples \| rule % \|/);
@@ -99,6 +110,14 @@ describe("writeReport", () => {
     const { html, md } = writeReport(d, [], [], {});
     expect(readFileSync(html, "utf8")).toContain("No training metrics recorded.");
     expect(readFileSync(md, "utf8")).toContain("No evaluation results.");
+    expect(writeReport(d, [], [], {}).plots).toEqual([]);
+    expect(existsSync(join(d, "plots"))).toBe(false);
+  });
+
+  test("plot file names: the title in lower case, other characters one hyphen", () => {
+    expect(plotFileName("held-out hybrid accuracy, 385–512")).toBe("held-out-hybrid-accuracy-385-512");
+    expect(plotFileName("response length (tokens)")).toBe("response-length-tokens");
+    expect(plotFileName("KL to reference")).toBe("kl-to-reference");
   });
 
   test("a single point becomes a dot, a repeated step keeps the last value", () => {

@@ -50,7 +50,7 @@ test("a run writes finite metrics, eval tables, a report and a loadable checkpoi
     expect(l.stage).toBe("sft");
     for (const k of ["loss", "lr", "grad_norm"]) expect(Number.isFinite(l[k])).toBe(true);
   }
-  for (const f of ["config.yaml", "report.html", "summary.md", "eval/before-sft.json", "eval/after-sft.jsonl"]) expect(existsSync(join(dir, f))).toBe(true);
+  for (const f of ["config.yaml", "report.html", "summary.md", "eval/before-sft.json", "eval/after-sft.jsonl", "plots/sft-loss.svg"]) expect(existsSync(join(dir, f))).toBe(true);
   const ckpt = latestCheckpoint(dir)!;
   expect(ckpt).toBe(join(dir, "checkpoints", "step-4"));
   expect(JSON.parse(readFileSync(join(ckpt, "trainer_state.json"), "utf8")).stage).toBe("done");
