@@ -65,7 +65,7 @@ describe("writeReport", () => {
       { label: "before SFT <b>", table: evalTable(0) },
       { label: "after phase 2", table: evalTable(1) },
     ];
-    const { html, md } = writeReport(d, sampleMetrics(), evals, {
+    const { html, md, plots } = writeReport(d, sampleMetrics(), evals, {
       title: "demo & <test>", device: "llvmpipe", wallSeconds: 3725, config: { rl: { clipHigh: 0.28, note: "<script>alert(1)</script>" } },
     });
     const text = readFileSync(html, "utf8");
@@ -87,7 +87,6 @@ describe("writeReport", () => {
     expect(text).toContain("config rl.clipHigh");
 
     // each plot also as its own file: the report's svg with the namespace and the plot styles, named by its title
-    const plots = writeReport(d, sampleMetrics(), evals, {}).plots;
     expect(plots.map((f) => basename(f))).toEqual(["reward-mean.svg", "accuracy.svg", "entropy.svg", "clip-fraction.svg", "response-length-tokens.svg", "sft-loss.svg"]);
     const inPage = text.match(/<svg class="plot"[\s\S]*?<\/svg>/g)!;
     plots.forEach((f, i) => {
@@ -107,10 +106,10 @@ describe("writeReport", () => {
 
   test("no metrics and no evals still writes both files", () => {
     const d = tempDir();
-    const { html, md } = writeReport(d, [], [], {});
+    const { html, md, plots } = writeReport(d, [], [], {});
     expect(readFileSync(html, "utf8")).toContain("No training metrics recorded.");
     expect(readFileSync(md, "utf8")).toContain("No evaluation results.");
-    expect(writeReport(d, [], [], {}).plots).toEqual([]);
+    expect(plots).toEqual([]);
     expect(existsSync(join(d, "plots"))).toBe(false);
   });
 
