@@ -1,7 +1,7 @@
 // `longrl train [CONFIG]`, `longrl sft [CONFIG]` and `longrl eval --model DIR`:
 // the recipe's stages (src/train/run.ts, src/eval/run.ts). CONFIG defaults to the embedded
 // configs/demo.yaml; `--set a.b=c` overrides; `--resume RUN_DIR` continues a run with its own config.
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { DEMO_CONFIG_NAME, EMBEDDED_DEMO, loadRunConfig } from "../config/load.ts";
@@ -15,6 +15,7 @@ import { prepareData } from "../train/data.ts";
 import { createProgress } from "../train/progress.ts";
 import { runTrain } from "../train/run.ts";
 import { usageError } from "../util/errors.ts";
+import { canProfile, formatProfile, startProfile, stopProfile } from "../gpu/index.ts";
 import { deviceName, type GpuArgs, withGpu } from "./common.ts";
 
 interface TrainArgs extends GpuArgs {
@@ -26,6 +27,7 @@ interface TrainArgs extends GpuArgs {
   resume?: string;
   quiet: boolean;
   stopAfter?: number;
+  profile?: boolean;
 }
 
 /** `--model DIR` as the config keys it stands for: the directory's weights and its own tokenizer (compact or not). */
@@ -66,12 +68,25 @@ function stageCommand(name: "train" | "sft" | "rl", describe: string): CommandMo
         .option("output", { type: "string", describe: "run directory (default: the config's outputDir)" })
         .option("resume", { type: "string", describe: "continue the run in this directory from its latest checkpoint" })
         .option("quiet", { type: "boolean", default: false, describe: "plain progress lines, no bar" })
-        .option("stop-after", { type: "number", describe: "save and stop (as Ctrl-C does) after this global step; --resume continues" }) as unknown as Argv<TrainArgs>,
+        .option("stop-after", { type: "number", describe: "save and stop (as Ctrl-C does) after this global step; --resume continues" })
+        .option("profile", { type: "boolean", default: false, describe: "time every GPU kernel (timestamp queries); writes RUN_DIR/profile.json and prints the costliest" }) as unknown as Argv<TrainArgs>,
     handler: async (args) => {
       if (args.stopAfter !== undefined && !(Number.isInteger(args.stopAfter) && args.stopAfter >= 1)) throw usageError(`--stop-after ${args.stopAfter}: give a step number >= 1`);
       const { cfg, runDir } = resolveRun(args);
       const stages: ("sft" | "rl")[] = name === "train" ? ["sft", "rl"] : [name];
-      const code = await withGpu(args, (gpu) => runTrain(gpu, cfg, runDir, { stages, resume: args.resume !== undefined, quiet: args.quiet, device: deviceName(gpu), stopAfter: args.stopAfter }));
+      const code = await withGpu(args, async (gpu) => {
+        if (args.profile) {
+          if (!canProfile(gpu)) throw usageError(`--profile: ${deviceName(gpu)} has no timestamp queries; run without --profile`);
+          startProfile(gpu);
+        }
+        const c = await runTrain(gpu, cfg, runDir, { stages, resume: args.resume !== undefined, quiet: args.quiet, device: deviceName(gpu), stopAfter: args.stopAfter });
+        if (args.profile) {
+          const rows = await stopProfile(gpu);
+          writeFileSync(join(runDir, "profile.json"), `${JSON.stringify({ device: deviceName(gpu), kernels: rows }, null, 1)}\n`);
+          process.stderr.write(`${formatProfile(rows)}\nlongrl: kernel profile in ${join(runDir, "profile.json")}\n`);
+        }
+        return c;
+      });
       if (code !== 0) process.exitCode = code;
     },
   };

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EvalOptions, RunConfig } from "../config/schema.ts";
-import type { Gpu } from "../gpu/index.ts";
+import { type Gpu, profileStage } from "../gpu/index.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { generate } from "../model/generate.ts";
 import type { Params } from "../model/params.ts";
@@ -41,6 +41,7 @@ function labelSeed(seed: number, label: string): number {
  * step the model was trained to, when given, so a report can place the eval on the training curves).
  */
 export async function runEval(r: EvalRun, label: string, opts: EvalOptions, dir?: string, onItem?: (done: number, total: number) => void, step?: number): Promise<EvalTable> {
+  profileStage(r.gpu, "eval");
   const items = opts.maxItems > 0 ? r.data.eval.slice(0, opts.maxItems) : r.data.eval;
   if (items.length === 0) throw runError("eval: no held-out records (data.eval / data.evalSynth)");
   const window = r.model.maxPositions - opts.maxResponseTokens;

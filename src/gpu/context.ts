@@ -103,7 +103,8 @@ export async function acquireGpu(options: GpuOptions = {}): Promise<Gpu> {
     return current;
   }
   const dawn = loadDawn();
-  const dawnOptions: string[] = [];
+  // Kernel profiles (profile.ts) want timestamps at full resolution; Dawn rounds them by default (a browser's timing-attack guard).
+  const dawnOptions: string[] = ["disable-dawn-features=timestamp_quantization"];
   if (backend) dawnOptions.push(`backend=${backend}`);
   if (adapterName) dawnOptions.push(`adapter=${adapterName}`);
   if (backend === "opengles" && !process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = "surfaceless";

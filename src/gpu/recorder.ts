@@ -5,6 +5,7 @@
 // `wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y`) and bounds-check against their own count.
 import { type Gpu, checkGpu, maxBindingBytes } from "./context.ts";
 import { getPipeline, takeCompileErrors, type Constants, type Shader } from "./pipeline.ts";
+import { type Profile, drainProfile, profileFull, profilePass, profileResolve } from "./profile.ts";
 import type { Tensor } from "./tensor.ts";
 import { runError } from "../util/errors.ts";
 
@@ -20,6 +21,8 @@ export interface Recorder {
   pending: number;
   /** Dispatches recorded since the context was made (for tests and benchmarks). */
   total: number;
+  /** Open kernel profile (src/gpu/profile.ts): each dispatch in a timed pass of its own. */
+  profile?: Profile;
 }
 
 export function newRecorder(): Recorder {
@@ -52,6 +55,7 @@ export function dispatch(gpu: Gpu, spec: DispatchSpec): void {
   const pipeline = getPipeline(gpu, spec.shader, spec.entry, spec.constants);
   const entries: GPUBindGroupEntry[] = [];
   const rec = gpu.recorder;
+  if (rec.profile && profileFull(gpu)) flush(gpu); // before the uniforms go into the ring
   if (spec.params) {
     const bytes = spec.params instanceof ArrayBuffer ? new Uint8Array(spec.params) : new Uint8Array(spec.params.buffer, spec.params.byteOffset, spec.params.byteLength);
     const align = Math.max(16, gpu.limits.minUniformBufferOffsetAlignment ?? 256);
@@ -84,10 +88,16 @@ export function dispatch(gpu: Gpu, spec: DispatchSpec): void {
     entries.push({ binding: i + 1, resource: { buffer: t.buffer, offset, size } });
   });
   const bindGroup = gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-  const pass = openPass(gpu);
+  const timed = rec.profile ? profilePass(gpu, spec.op, spec.entry) : undefined;
+  if (timed) encoderForCopy(gpu); // closes the open pass: this dispatch gets a timed pass of its own
+  const pass = openPass(gpu, timed);
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindGroup);
   pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+  if (timed) {
+    pass.end();
+    rec.pass = undefined;
+  }
   rec.pending++;
   rec.total++;
 }
@@ -109,10 +119,10 @@ export function foldGrid(gpu: Gpu, op: string, wg: number | readonly [number, nu
   return g;
 }
 
-function openPass(gpu: Gpu): GPUComputePassEncoder {
+function openPass(gpu: Gpu, timestampWrites?: GPUComputePassTimestampWrites): GPUComputePassEncoder {
   const rec = gpu.recorder;
   if (!rec.encoder) rec.encoder = gpu.device.createCommandEncoder({ label: "longrl.step" });
-  if (!rec.pass) rec.pass = rec.encoder.beginComputePass();
+  if (!rec.pass) rec.pass = rec.encoder.beginComputePass(timestampWrites ? { timestampWrites } : undefined);
   return rec.pass;
 }
 
@@ -135,6 +145,7 @@ export function flush(gpu: Gpu): void {
     rec.pass.end();
     rec.pass = undefined;
   }
+  if (rec.profile) profileResolve(gpu, rec.encoder);
   if (rec.ring && rec.ringUsed > 0) gpu.device.queue.writeBuffer(rec.ring, 0, rec.ringHost, 0, rec.ringUsed);
   gpu.device.queue.submit([rec.encoder.finish()]);
   rec.encoder = undefined;
@@ -146,6 +157,7 @@ export function flush(gpu: Gpu): void {
 export async function sync(gpu: Gpu, what = "GPU work"): Promise<void> {
   flush(gpu);
   await gpu.device.queue.onSubmittedWorkDone();
+  await drainProfile(gpu); // bounded memory over a long profiled run
   await raiseErrors(gpu, what);
 }
 
@@ -173,6 +185,7 @@ export async function readBytes(gpu: Gpu, src: GPUBuffer, offset: number, size: 
   } finally {
     if (gpu.mapped.delete(staging)) staging.unmap();
     if (!gpu.released) giveStaging(gpu, padded, staging);
+    if (!gpu.released) await drainProfile(gpu); // the copy ran after everything before it
     await raiseErrors(gpu, what);
   }
 }

@@ -7,6 +7,7 @@
 import type { Gpu } from "../gpu/context.ts";
 import { type Binding, dispatch } from "../gpu/recorder.ts";
 import { packParams } from "../gpu/params.ts";
+import { profilePart } from "../gpu/profile.ts";
 import { shader } from "../gpu/pipeline.ts";
 import { type Tensor, createTensor, releaseTensor, shapeString, zeroTensor } from "../gpu/tensor.ts";
 import { runError, usageError } from "../util/errors.ts";
@@ -99,6 +100,7 @@ export function createAdamW(gpu: Gpu, params: readonly OptimParam[], options: Ad
 
 /** Records one AdamW step (t = step, counting from 1): clip norm, then every parameter's update. */
 export function adamwStep(gpu: Gpu, state: AdamWState, args: { step: number; lr?: number }): void {
+  profilePart(gpu, "optimizer");
   const { step } = args;
   const lr = args.lr ?? state.opts.lr;
   checkStep("adamw", step, lr);

@@ -4,7 +4,7 @@
 // per-layer activation recomputation (keep each layer's input only; rerun the layer in backward).
 // Generation's prefill and decode live in generate.ts; this file is the training/scoring path.
 // Letters: B rows, T tokens, N = B·T, M scored positions, C channels, V vocab.
-import { type Gpu, type Tensor, createTensor, releaseTensor, tensorFrom, zeroTensor } from "../gpu/index.ts";
+import { type Gpu, type Tensor, createTensor, profilePart, releaseTensor, tensorFrom, zeroTensor } from "../gpu/index.ts";
 import { embeddingBackward, embeddingForward } from "../kernels/embedding.ts";
 import { logprobsBackward, logprobsForward } from "../kernels/logprobs.ts";
 import { rmsnormBackward, rmsnormForward } from "../kernels/rmsnorm.ts";
@@ -87,6 +87,7 @@ export interface ForwardResult {
 
 /** Runs the model over a batch; logp/entropy are at the batch's scored positions. */
 export function modelForward(gpu: Gpu, cfg: ModelConfig, params: Params, batch: DeviceBatch, opts: ForwardOptions = {}): ForwardResult {
+  profilePart(gpu, "forward");
   const view = modelView(cfg, params);
   const { B, T } = batch.host;
   const N = B * T;
@@ -141,6 +142,7 @@ export function modelBackward(
 ): void {
   const st = res.state;
   if (!(st.opts.train ?? false)) throw runError("modelBackward: the forward ran without train: true; nothing was kept for the backward");
+  profilePart(gpu, "backward");
   const view = modelView(cfg, params);
   const gview = modelView(cfg, grads);
   const batch = st.batch;

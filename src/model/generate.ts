@@ -9,7 +9,7 @@
 // one long sample does not keep a whole batch of finished ones computing. The samples are the same.
 // Letters: Bp prompts, Tp longest prompt, G samples per prompt, R = Bp·G rows, S new-token capacity,
 // C channels, V vocab, F = Hkv·D.
-import { type Gpu, type Tensor, copyRows, createTensor, maxBindingBytes, prefixView, readTensor, releaseTensor, reshape, sync, tensorFrom, zeroTensor } from "../gpu/index.ts";
+import { type Gpu, type Tensor, copyRows, createTensor, maxBindingBytes, prefixView, profilePart, readTensor, releaseTensor, reshape, sync, tensorFrom, zeroTensor } from "../gpu/index.ts";
 import { encoderForCopy } from "../gpu/recorder.ts";
 import { attentionDecode } from "../kernels/attention_decode.ts";
 import { embeddingForward } from "../kernels/embedding.ts";
@@ -144,6 +144,7 @@ interface PrefixCache {
 
 /** Runs the prompts once (causal, padded to Tp), keeping each layer's k/v after RoPE. */
 function prefill(gpu: Gpu, cfg: ModelConfig, params: Params, prompts: readonly (readonly number[])[], G: number, head: Head): PrefixCache {
+  profilePart(gpu, "prefill");
   const view = modelView(cfg, params);
   const Bp = prompts.length;
   const Tp = Math.max(...prompts.map((p) => p.length));
@@ -289,6 +290,7 @@ function decodeStep(
     rowPrompt: readonly number[]; share: number; head: Head;
   },
 ): Tensor {
+  profilePart(gpu, "decode");
   const view = modelView(cfg, params);
   const R = st.ids.size;
   const s = st.step;

@@ -14,7 +14,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CurriculumPhase, rlPhases } from "../config/schema.ts";
-import { type Tensor, copyRows, copyTensor, createTensor, readScalar, readTensor, releaseTensor, tensorFrom } from "../gpu/index.ts";
+import { type Tensor, copyRows, copyTensor, createTensor, profileStage, readScalar, readTensor, releaseTensor, tensorFrom } from "../gpu/index.ts";
 import { adamwStep } from "../kernels/optimizer.ts";
 import { STAT_ROWS, policyLoss, policyLossMetrics } from "../kernels/policy_loss.ts";
 import { type GroupSpec, packGroups } from "../model/batch.ts";
@@ -253,6 +253,7 @@ async function rlStep(s: Session, plan: PhasePlan<RlRecord>, sampler: Sampler<Rl
   const o = s.cfg.rl;
   const st = s.state;
   const t0 = performance.now();
+  profileStage(s.gpu, "rl");
   const step = st.globalStep + 1;
   const ref = ensureReference(s);
   const dyn = createDynamicState<RolloutGroup>(o.batchSize, o.dynamicSampling.maxRounds, o.dynamicSampling.enable);

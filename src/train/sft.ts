@@ -5,7 +5,7 @@
 // accumulation over micro-batches sorted by length (less padding); AdamW with linear warmup and
 // cosine decay. Data order: a seeded shuffle per epoch, resumable from (epoch, position).
 import type { SupervisedOptions } from "../config/schema.ts";
-import { readScalar, readTensor, releaseTensor, tensorFrom } from "../gpu/index.ts";
+import { profileStage, readScalar, readTensor, releaseTensor, tensorFrom } from "../gpu/index.ts";
 import { adamwStep } from "../kernels/optimizer.ts";
 import { packGroups } from "../model/batch.ts";
 import { modelBackward, modelForward, releaseBatch, releaseForward, uploadBatch } from "../model/forward.ts";
@@ -141,6 +141,7 @@ export async function runSft(s: Session, onStep?: (step: number, fields: Record<
   if (!s.optim) newOptimizer(s, o);
   while (st.stageStep < o.steps) {
     const t0 = performance.now();
+    profileStage(s.gpu, name);
     const batch = draw(examples, cursor, o.batchSize, seed).sort((a, b) => a.promptIds.length + a.goldIds.length - (b.promptIds.length + b.goldIds.length));
     const tokens = batch.reduce((n, e) => n + e.goldIds.length, 0);
     const promptTokens = w > 0 ? batch.reduce((n, e) => n + e.promptIds.length - 1, 0) : 0;

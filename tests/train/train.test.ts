@@ -90,6 +90,23 @@ test("--stop-after then --resume gives the uninterrupted run's metrics", async (
   expect(runMetrics(dir)).toEqual(runMetrics(join(root, "full")));
 });
 
+test("--profile times every kernel by stage and part, writes profile.json, and changes no metric", async () => {
+  const dir = join(root, "profiled");
+  const file = join(root, "profiled.yaml");
+  writeFileSync(file, YAML);
+  const proc = Bun.spawn([process.execPath, "src/cli.ts", "train", file, "--output", dir, "--quiet", "--profile"], { stdout: "pipe", stderr: "pipe" });
+  const code = await proc.exited;
+  const stderr = await new Response(proc.stderr).text();
+  expect(code).toBe(0);
+  expect(stderr).toMatch(/kernel time \d+\.\d\d s in \d+ dispatches/);
+  expect(stderr).toContain(`kernel profile in ${join(dir, "profile.json")}`);
+  const prof = JSON.parse(readFileSync(join(dir, "profile.json"), "utf8")) as { device: string; kernels: { name: string; count: number; ms: number }[] };
+  const names = prof.kernels.map((k) => k.name);
+  for (const prefix of ["sft forward matmul/", "sft backward matmul/", "sft optimizer adamw/", "eval prefill ", "eval decode "]) expect(names.some((n) => n.startsWith(prefix))).toBe(true);
+  expect(prof.kernels.every((k) => k.count > 0 && k.ms >= 0)).toBe(true);
+  expect(runMetrics(dir)).toEqual(runMetrics(join(root, "full")));
+});
+
 test("Ctrl-C (SIGINT) saves a loadable checkpoint and exits 130", async () => {
   const dir = join(root, "sigint");
   const file = join(root, "long.yaml");
