@@ -2,11 +2,12 @@
 // on the same device in the same run. Each kernel is validated against the float64 twin (on
 // sampled elements) before it is timed; a kernel that fails validation is not timed.
 import { type Gpu, createTensor, dispatch, packParams, readTensor, releaseTensor, shader, tensorFrom, type Tensor } from "../src/gpu/index.ts";
-import { matmul } from "../src/kernels/matmul.ts";
+import { defaultMatmulVariant, matmul, subgroupWgy } from "../src/kernels/matmul.ts";
 import { matmulRefAt } from "../src/ref/matmul.ts";
 import { createRng, randomFloats } from "../src/util/rng.ts";
 import { runError } from "../src/util/errors.ts";
 import { timeGpu } from "./timing.ts";
+import type { BenchRow } from "./types.ts";
 import naiveSource from "./matmul_naive.wgsl" with { type: "text" };
 
 const NAIVE = shader("bench/matmul_naive.wgsl", naiveSource);
@@ -78,4 +79,39 @@ export async function benchMatmul(gpu: Gpu, sizes: number[], onRow?: (r: MatmulB
     for (const t of [a, b, c]) releaseTensor(gpu, t);
   }
   return rows;
+}
+
+/**
+ * The demo's k/v projection on a CPU adapter with 8-wide subgroups: 1096 rows, N = 64 output columns,
+ * K = 128, A·Bᵀ. The subgroup variant with its fitted workgroup (4 subgroups: subgroupWgy) against the
+ * fixed 8 it had before, where half the subgroups repeated clamped edge columns. Validated first.
+ * Undefined where the subgroup variant does not run.
+ */
+export async function benchNarrowMatmul(gpu: Gpu): Promise<BenchRow | undefined> {
+  if (defaultMatmulVariant(gpu, 1096) !== "subgroup") return undefined;
+  const [M, N, K] = [1096, 64, 128];
+  const av = randomFloats(M * K, 5);
+  const bv = randomFloats(N * K, 6);
+  const a = tensorFrom(gpu, av, [M, K]);
+  const b = tensorFrom(gpu, bv, [N, K]);
+  const c = createTensor(gpu, [M, N]);
+  try {
+    const fitted = subgroupWgy(N);
+    for (const subgroups of [fitted, 8]) {
+      matmul(gpu, a, b, c, { transB: true, subgroups });
+      const got = (await readTensor(gpu, c)) as Float32Array;
+      for (const [m, j] of [[0, 0], [M - 1, N - 1], [517, 33], [1000, 7]] as const) {
+        const want = matmulRefAt(av, bv, M, N, K, { transB: true }, 0, m, j);
+        if (!(Math.abs(got[m * N + j]! - want) <= 1e-3 * (1e-3 + Math.abs(want)) + 1e-4)) throw runError(`bench matmul: narrow N with ${subgroups} subgroups is wrong at C[${m}, ${j}]`);
+      }
+    }
+    const ours = await timeGpu(gpu, () => matmul(gpu, a, b, c, { transB: true, subgroups: fitted }));
+    const eight = await timeGpu(gpu, () => matmul(gpu, a, b, c, { transB: true, subgroups: 8 }));
+    return {
+      kernel: "matmul, narrow N (k/v projection)", shape: `M=${M} N=${N} K=${K} A·Bᵀ`, ms: ours.ms, rate: (2 * M * N * K) / ours.ms / 1e6, unit: "GFLOP/s",
+      baseline: "8 subgroups per workgroup", baselineMs: eight.ms, ratio: eight.ms / ours.ms, notes: `${fitted} subgroups per workgroup`,
+    };
+  } finally {
+    for (const t of [a, b, c]) releaseTensor(gpu, t);
+  }
 }

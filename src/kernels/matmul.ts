@@ -29,6 +29,8 @@ export interface MatmulOptions {
   bias?: Tensor;
   /** Kernel variant; default by adapter and rows (defaultMatmulVariant). */
   variant?: MatmulVariant;
+  /** Subgroups per workgroup of the subgroup variant (default subgroupWgy(N); for tests and benchmarks). */
+  subgroups?: number;
 }
 
 export type MatmulVariant = "register" | "subgroup" | "tiled" | "matvec";
@@ -131,14 +133,16 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, opts: MatmulOp
     return;
   }
   if (variant === "subgroup") {
+    const wgy = opts.subgroups ?? subgroupWgy(N);
+    if (!(Number.isInteger(wgy) && wgy >= 1 && wgy <= 32)) throw runError(`matmul: subgroups ${wgy} per workgroup; give an integer in 1..32`);
     dispatch(gpu, {
       op: "matmul",
       shader: MATMUL_SUBGROUP,
       entry: "matmul",
-      constants: { ...common, VA: va, VB: vb, WGY },
+      constants: { ...common, VA: va, VB: vb, WGY: wgy },
       params,
       bindings: [a, vec4View(a), b, vec4View(b), c, bias],
-      workgroups: [Math.ceil(N / (16 * WGY)), Math.ceil(M / 16), bcount],
+      workgroups: [Math.ceil(N / (16 * wgy)), Math.ceil(M / 16), bcount],
     });
     return;
   }
@@ -151,6 +155,16 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, opts: MatmulOp
     bindings: [a, vec4View(a), b, vec4View(b), c, bias],
     workgroups: [Math.ceil(N / (8 * WGX)), Math.ceil(M / (4 * WGY)), bcount],
   });
+}
+
+/**
+ * Subgroups per workgroup of the subgroup variant (each covers 16 columns): up to WGY, fewer when N
+ * is narrow, so that no subgroup of a workgroup only repeats clamped edge columns. The k/v projections'
+ * N = 64 ran about 2x faster with 4 than with 8 (README, matmul).
+ */
+export function subgroupWgy(N: number): number {
+  const tiles = Math.ceil(N / 16);
+  return Math.ceil(tiles / Math.ceil(tiles / WGY));
 }
 
 /** The whole buffer (a multiple of 16 bytes, from the pool's rounding) for the vec4 view. */

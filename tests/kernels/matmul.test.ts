@@ -1,7 +1,7 @@
 // matmul vs its float64 twin at awkward sizes, all transpose variants, batched, accumulate, backward.
 import { describe, expect, test } from "bun:test";
-import { readTensor, tensorFrom, releaseTensor } from "../../src/gpu/index.ts";
-import { matmul, matmulBackward } from "../../src/kernels/matmul.ts";
+import { createTensor, readTensor, tensorFrom, releaseTensor } from "../../src/gpu/index.ts";
+import { defaultMatmulVariant, hasSubgroupsOf8, matmul, matmulBackward, subgroupWgy } from "../../src/kernels/matmul.ts";
 import { matmulRef, matmulBackwardRef } from "../../src/ref/matmul.ts";
 import { expectClose, poisoned, randomArray, testGpu } from "../helpers.ts";
 
@@ -66,6 +66,26 @@ describe("matmul", () => {
       }
     }
   }
+
+  test("subgroup variant: narrow N gets fewer subgroups per workgroup; any count gives the same C", async () => {
+    expect([1, 16, 17, 61, 64, 67, 128, 200, 352, 1547].map(subgroupWgy)).toEqual([1, 1, 2, 4, 4, 5, 8, 7, 8, 8]);
+    const gpu = await testGpu();
+    if (!hasSubgroupsOf8(gpu)) return expect(defaultMatmulVariant(gpu, 100)).not.toBe("subgroup");
+    const [M, N, K] = [37, 61, 53];
+    const av = randomArray(M * K, 31);
+    const bv = randomArray(K * N, 32);
+    const a = tensorFrom(gpu, av, [M, K]);
+    const b = tensorFrom(gpu, bv, [N, K]);
+    const want = matmulRef(av, bv, M, N, K, { transB: true });
+    for (const subgroups of [1, 3, 8]) {
+      const c = poisoned(gpu, [M, N]);
+      matmul(gpu, a, b, c, { transB: true, variant: "subgroup", subgroups });
+      const { atol, rtol } = tol(K);
+      expectClose(`matmul.subgroups${subgroups}.C`, await readTensor(gpu, c), want, [M, N], atol, rtol);
+      releaseTensor(gpu, c);
+    }
+    expect(() => matmul(gpu, a, b, createTensor(gpu, [M, N]), { transB: true, variant: "subgroup", subgroups: 0 })).toThrow("matmul: subgroups 0 per workgroup; give an integer in 1..32");
+  });
 
   test("matvec: batched (z of the grid) and refused past 8 rows", async () => {
     const gpu = await testGpu();
