@@ -1,11 +1,12 @@
 // Kernel profiling: while a profile is open, every dispatch runs in a compute pass of its own with
 // timestamp writes at the pass's start and end, named by its op and entry point. Each flush
-// resolves its timestamps into a buffer read back when the profile closes, so nothing waits while
-// the work runs. Per-pass timing adds a pass boundary per dispatch (a few µs on lavapipe): the
-// totals are a little above an unprofiled run's, the shares are what to read. Needs the adapter's
+// resolves its timestamps into a buffer that is read once the work has run (at the next sync or
+// readback, or when the profile closes), so nothing waits early. Readback buffers come from the recorder's staging pool. A pass per dispatch costs
+// time of its own (20 of the demo's SFT steps took 7% longer profiled; RL's many small decode kernels
+// much more: README), so the shares are what to read. Needs the adapter's
 // 'timestamp-query' feature; Dawn's timestamp quantization is off for this process (context.ts).
 import type { Gpu } from "./context.ts";
-import { flush } from "./recorder.ts";
+import { flush, giveStaging, takeStaging } from "./recorder.ts";
 import { runError } from "../util/errors.ts";
 
 /** Passes per query set; a flush happens early when it fills. */
@@ -78,7 +79,7 @@ export function profileResolve(gpu: Gpu, encoder: GPUCommandEncoder): void {
   const p = gpu.recorder.profile;
   if (!p || p.names.length === 0) return;
   const n = p.names.length;
-  const readback = gpu.device.createBuffer({ label: "longrl.profile.readback", size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const readback = takeStaging(gpu, 16 * n);
   encoder.resolveQuerySet(p.querySet, 0, 2 * n, p.resolve, 0);
   encoder.copyBufferToBuffer(p.resolve, 0, readback, 0, 16 * n);
   p.pending.push({ names: p.names, readback });
@@ -107,7 +108,7 @@ async function drain(gpu: Gpu, p: Profile): Promise<void> {
     } finally {
       gpu.mapped.delete(batch.readback);
       batch.readback.unmap();
-      batch.readback.destroy();
+      giveStaging(gpu, batch.readback.size, batch.readback);
     }
   }
 }

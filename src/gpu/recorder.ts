@@ -190,14 +190,15 @@ export async function readBytes(gpu: Gpu, src: GPUBuffer, offset: number, size: 
   }
 }
 
-function takeStaging(gpu: Gpu, size: number): GPUBuffer {
+/** A MAP_READ | COPY_DST buffer of `size` bytes from the pool (or a new one); give it back with giveStaging. */
+export function takeStaging(gpu: Gpu, size: number): GPUBuffer {
   const list = gpu.staging.get(size);
   const hit = list?.pop();
   if (hit) return hit;
   return gpu.device.createBuffer({ label: "longrl.staging", size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
 }
 
-function giveStaging(gpu: Gpu, size: number, b: GPUBuffer): void {
+export function giveStaging(gpu: Gpu, size: number, b: GPUBuffer): void {
   let list = gpu.staging.get(size);
   if (!list) gpu.staging.set(size, (list = []));
   if (list.length < 4) list.push(b);
