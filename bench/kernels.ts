@@ -1,7 +1,7 @@
 // `longrl bench kernels`: every kernel family, validated against its float64 twin first, then
 // timed; each row's ratio is against a baseline measured on the same device in the same run.
 import type { Gpu } from "../src/gpu/index.ts";
-import { benchMatmul, benchNarrowMatmul } from "./matmul.ts";
+import { benchMatmul, benchNarrowMatmul, benchWeightGradMatmul } from "./matmul.ts";
 import { benchTfjsMatmul } from "./tfjs.ts";
 import { benchOptimizer } from "./optimizer.ts";
 import { benchLayers } from "./layers.ts";
@@ -32,6 +32,8 @@ async function matmulRows(gpu: Gpu): Promise<BenchRow[]> {
   }
   const narrow = await benchNarrowMatmul(gpu);
   if (narrow) rows.push(narrow);
+  const weightGrad = await benchWeightGradMatmul(gpu);
+  if (weightGrad) rows.push(weightGrad);
   const tf = await benchTfjsMatmul(gpu, sizes);
   if (typeof tf === "string") {
     rows.push({ kernel: "matmul", shape: `n=${sizes[0]}`, ms: ours[0]!.longrlMs, rate: ours[0]!.longrlGflops, unit: "GFLOP/s", notes: tf });

@@ -2,7 +2,7 @@
 // on the same device in the same run. Each kernel is validated against the float64 twin (on
 // sampled elements) before it is timed; a kernel that fails validation is not timed.
 import { type Gpu, createTensor, dispatch, packParams, readTensor, releaseTensor, shader, tensorFrom, type Tensor } from "../src/gpu/index.ts";
-import { defaultMatmulVariant, matmul, subgroupWgy } from "../src/kernels/matmul.ts";
+import { defaultMatmulVariant, matmul, subgroupWgy, type MatmulOptions } from "../src/kernels/matmul.ts";
 import { matmulRefAt } from "../src/ref/matmul.ts";
 import { createRng, randomFloats } from "../src/util/rng.ts";
 import { runError } from "../src/util/errors.ts";
@@ -81,6 +81,50 @@ export async function benchMatmul(gpu: Gpu, sizes: number[], onRow?: (r: MatmulB
   return rows;
 }
 
+interface OptionPair {
+  kernel: string;
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  /** Options of our default path and of the baseline path, timed in the same run. */
+  ours: MatmulOptions;
+  base: MatmulOptions;
+  baseline: string;
+  notes: string;
+}
+
+/** One shape under two sets of matmul options, each validated at four elements, then timed. */
+async function benchOptionPair(gpu: Gpu, p: OptionPair): Promise<BenchRow> {
+  const { M, N, K } = p;
+  const t = { transA: p.transA, transB: p.transB };
+  const av = randomFloats(M * K, 5);
+  const bv = randomFloats(N * K, 6);
+  const a = tensorFrom(gpu, av, p.transA ? [K, M] : [M, K]);
+  const b = tensorFrom(gpu, bv, p.transB ? [N, K] : [K, N]);
+  const c = createTensor(gpu, [M, N]);
+  try {
+    for (const [name, opts] of [["ours", p.ours], [p.baseline, p.base]] as const) {
+      matmul(gpu, a, b, c, { ...t, ...opts });
+      const got = (await readTensor(gpu, c)) as Float32Array;
+      for (const [m, j] of [[0, 0], [M - 1, N - 1], [Math.floor(M / 2) + 1, Math.floor(N / 2) + 1], [M - 9, 7]] as const) {
+        const want = matmulRefAt(av, bv, M, N, K, t, 0, m, j);
+        if (!(Math.abs(got[m * N + j]! - want) <= 1e-3 * (1e-3 + Math.abs(want)) + 1e-4)) throw runError(`bench matmul: ${p.kernel} (${name}) is wrong at C[${m}, ${j}]`);
+      }
+    }
+    const ours = await timeGpu(gpu, () => matmul(gpu, a, b, c, { ...t, ...p.ours }));
+    const base = await timeGpu(gpu, () => matmul(gpu, a, b, c, { ...t, ...p.base }));
+    const op = `${p.transA ? "Aᵀ" : "A"}·${p.transB ? "Bᵀ" : "B"}`;
+    return {
+      kernel: p.kernel, shape: `M=${M} N=${N} K=${K} ${op}`, ms: ours.ms, rate: (2 * M * N * K) / ours.ms / 1e6, unit: "GFLOP/s",
+      baseline: p.baseline, baselineMs: base.ms, ratio: base.ms / ours.ms, notes: p.notes,
+    };
+  } finally {
+    for (const x of [a, b, c]) releaseTensor(gpu, x);
+  }
+}
+
 /**
  * The demo's k/v projection on a CPU adapter with 8-wide subgroups: 1096 rows, N = 64 output columns,
  * K = 128, A·Bᵀ. The subgroup variant with its fitted workgroup (4 subgroups: subgroupWgy) against the
@@ -89,29 +133,23 @@ export async function benchMatmul(gpu: Gpu, sizes: number[], onRow?: (r: MatmulB
  */
 export async function benchNarrowMatmul(gpu: Gpu): Promise<BenchRow | undefined> {
   if (defaultMatmulVariant(gpu, 1096) !== "subgroup") return undefined;
-  const [M, N, K] = [1096, 64, 128];
-  const av = randomFloats(M * K, 5);
-  const bv = randomFloats(N * K, 6);
-  const a = tensorFrom(gpu, av, [M, K]);
-  const b = tensorFrom(gpu, bv, [N, K]);
-  const c = createTensor(gpu, [M, N]);
-  try {
-    const fitted = subgroupWgy(N);
-    for (const subgroups of [fitted, 8]) {
-      matmul(gpu, a, b, c, { transB: true, subgroups });
-      const got = (await readTensor(gpu, c)) as Float32Array;
-      for (const [m, j] of [[0, 0], [M - 1, N - 1], [517, 33], [1000, 7]] as const) {
-        const want = matmulRefAt(av, bv, M, N, K, { transB: true }, 0, m, j);
-        if (!(Math.abs(got[m * N + j]! - want) <= 1e-3 * (1e-3 + Math.abs(want)) + 1e-4)) throw runError(`bench matmul: narrow N with ${subgroups} subgroups is wrong at C[${m}, ${j}]`);
-      }
-    }
-    const ours = await timeGpu(gpu, () => matmul(gpu, a, b, c, { transB: true, subgroups: fitted }));
-    const eight = await timeGpu(gpu, () => matmul(gpu, a, b, c, { transB: true, subgroups: 8 }));
-    return {
-      kernel: "matmul, narrow N (k/v projection)", shape: `M=${M} N=${N} K=${K} A·Bᵀ`, ms: ours.ms, rate: (2 * M * N * K) / ours.ms / 1e6, unit: "GFLOP/s",
-      baseline: "8 subgroups per workgroup", baselineMs: eight.ms, ratio: eight.ms / ours.ms, notes: `${fitted} subgroups per workgroup`,
-    };
-  } finally {
-    for (const t of [a, b, c]) releaseTensor(gpu, t);
-  }
+  const fitted = subgroupWgy(64);
+  return benchOptionPair(gpu, {
+    kernel: "matmul, narrow N (k/v projection)", M: 1096, N: 64, K: 128, transB: true,
+    ours: { subgroups: fitted }, base: { subgroups: 8 }, baseline: "8 subgroups per workgroup", notes: `${fitted} subgroups per workgroup`,
+  });
+}
+
+/**
+ * The demo's MLP weight gradient on a CPU adapter with 8-wide subgroups: dW = dYᵀ·X with M = 128
+ * rows of dW, N = 352, K = 1096 tokens, Aᵀ·B. The subgroup variant reads Aᵀ through vec4 loads shared
+ * across the subgroup; the baseline is its scalar path (8 gathers per lane per 4-deep block), what
+ * it ran before. Undefined where the subgroup variant does not run.
+ */
+export async function benchWeightGradMatmul(gpu: Gpu): Promise<BenchRow | undefined> {
+  if (defaultMatmulVariant(gpu, 128) !== "subgroup") return undefined;
+  return benchOptionPair(gpu, {
+    kernel: "matmul, weight gradient (MLP)", M: 128, N: 352, K: 1096, transA: true,
+    ours: {}, base: { scalarA: true }, baseline: "scalar loads of Aᵀ", notes: "Aᵀ loaded once per subgroup, passed by subgroupShuffle",
+  });
 }

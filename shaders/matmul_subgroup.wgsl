@@ -7,7 +7,9 @@
 // once between them (two vec4s each) and pass them round with subgroupBroadcast (a register
 // permute), instead of 8 lanes gathering the same addresses. Per 4-deep K block and lane:
 // 2 vec4 gathers for A and 2 for B for 128 FMAs. (A 4 x 8 tile per lane needs 4 + 1 for the
-// same FMAs; on lavapipe 2 x 16 is about 1.4x faster at n = 1024: README, matmul.)
+// same FMAs; on lavapipe 2 x 16 is about 1.4x faster at n = 1024: README, matmul.) With TA the
+// subgroup's rows of op(A) are contiguous in A, so A's block is shared the same way, through
+// subgroupShuffle (the weight gradients: 1.39x over 8 scalar gathers per lane, README).
 // Workgroup (8, WGY): lid.x is the subgroup lane (requires subgroup size 8, checked by the host).
 // Invocation (lid.x, lid.y) computes C[row0 .. row0+1, col0 .. col0+15] with
 // row0 = (wid.y * 8 + lid.x) * 2, col0 = (wid.x * WGY + lid.y) * 16.
@@ -57,6 +59,14 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
     tcol[t] = cols[2u * lane + t];
   }
 
+  // TA && VA: the subgroup's 16 rows are 16 contiguous floats of A per k, so the lanes load the
+  // 4 x 16 block once between them (one vec4 per slot: k + 2t + lane / 4, rows 4 * (lane % 4) ..
+  // +3 of the 16) and each lane takes its two rows per k with one subgroupShuffle, instead of 8
+  // scalar gathers per lane.
+  let arow_want = wid.y * 16u + 4u * (lane & 3u);
+  let arow_start = min(arow_want, M - 4u);
+  let a_odd = (lane & 1u) == 1u;
+
   var acc: array<vec4f, 8>; // acc[4 * i + q] = C[row0 + i, col0 + 4q .. col0 + 4q + 3]
   let kmain = K & ~3u;
   for (var k = 0u; k < kmain; k += 4u) {
@@ -65,6 +75,19 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: 
     if (!TA && VA) {
       a0 = a4[(abase + r0 * K + k) >> 2u];
       a1 = a4[(abase + r1 * K + k) >> 2u];
+    } else if (TA && VA) {
+      var amine: array<vec4f, 2>;
+      for (var t = 0u; t < 2u; t++) {
+        let kr = k + 2u * t + (lane >> 2u);
+        amine[t] = shift_edge(a4[(abase + kr * M + arow_start) >> 2u], arow_want, arow_start);
+      }
+      // Row k + kk sits in slot kk / 2 of lanes 4 * (kk % 2) .. +3; this lane's rows in vec4 lane / 2.
+      for (var kk = 0u; kk < 4u; kk++) {
+        let x = subgroupShuffle(amine[kk >> 1u], 4u * (kk & 1u) + (lane >> 1u));
+        let pair = select(x.xy, x.zw, a_odd);
+        a0[kk] = pair.x;
+        a1[kk] = pair.y;
+      }
     } else {
       a0 = vec4f(load_a(abase, r0, k), load_a(abase, r0, k + 1u), load_a(abase, r0, k + 2u), load_a(abase, r0, k + 3u));
       a1 = vec4f(load_a(abase, r1, k), load_a(abase, r1, k + 1u), load_a(abase, r1, k + 2u), load_a(abase, r1, k + 3u));

@@ -31,6 +31,9 @@ export interface MatmulOptions {
   variant?: MatmulVariant;
   /** Subgroups per workgroup of the subgroup variant (default subgroupWgy(N); for tests and benchmarks). */
   subgroups?: number;
+  /** Read A with scalar loads even where vec4 reads are allowed (for tests and benchmarks: the
+   *  subgroup variant's Aᵀ path before its loads were shared across the subgroup). */
+  scalarA?: boolean;
 }
 
 export type MatmulVariant = "register" | "subgroup" | "tiled" | "matvec";
@@ -96,7 +99,7 @@ export function matmul(gpu: Gpu, a: Tensor, b: Tensor, c: Tensor, opts: MatmulOp
   const sb = bb === 1 ? 0 : K * N;
   const sc = M * N;
   // vec4 reads need the contiguous dimension and the batch stride to be multiples of 4.
-  const va = (ta ? M % 4 === 0 : K % 4 === 0) && sa % 4 === 0 && (ta ? M >= 4 : K >= 4);
+  const va = !opts.scalarA && (ta ? M % 4 === 0 : K % 4 === 0) && sa % 4 === 0 && (ta ? M >= 4 : K >= 4);
   const vb = (tb ? K % 4 === 0 : N % 4 === 0) && sb % 4 === 0 && (tb ? K >= 4 : N >= 4);
   if (opts.bias && (opts.bias.size !== N || opts.bias.dtype !== "f32")) {
     throw runError(`matmul: bias ${shapeString(opts.bias.shape)} does not match N = ${N} (${desc})`);

@@ -40,7 +40,8 @@ describe("matmul", () => {
   }
 
   // matvec takes M <= 8 rows (decoding): its sizes cover the vec4 path (transB, K % 4 == 0), the scalar one and odd N.
-  const VARIANT_SIZES = [[37, 61, 53], [129, 67, 100], [1, 1, 1]] as const;
+  // M = 44 and 4 (multiples of 4, not of 16) take the vec4 path of transA with a clamped bottom edge.
+  const VARIANT_SIZES = [[37, 61, 53], [129, 67, 100], [1, 1, 1], [44, 67, 102], [4, 19, 9]] as const;
   const MATVEC_SIZES = [[1, 61, 53], [3, 67, 100], [8, 129, 64], [1, 1, 1], [5, 1000, 7]] as const;
   for (const variant of ["register", "subgroup", "tiled", "matvec"] as const) {
     for (const [M, N, K] of variant === "matvec" ? MATVEC_SIZES : VARIANT_SIZES) {
@@ -85,6 +86,27 @@ describe("matmul", () => {
       releaseTensor(gpu, c);
     }
     expect(() => matmul(gpu, a, b, createTensor(gpu, [M, N]), { transB: true, variant: "subgroup", subgroups: 0 })).toThrow("matmul: subgroups 0 per workgroup; give an integer in 1..32");
+  });
+
+  test("subgroup variant: Aᵀ read through shared vec4 loads gives the scalar-load path's C bit for bit", async () => {
+    const gpu = await testGpu();
+    if (!hasSubgroupsOf8(gpu)) return;
+    // M = 60: the last subgroup's 16 rows run past M, so its vec4 reads clamp at the bottom edge.
+    for (const [M, N, K] of [[60, 37, 102], [16, 128, 8]] as const) {
+      const av = randomArray(M * K, 33);
+      const bv = randomArray(K * N, 34);
+      const a = tensorFrom(gpu, av, [K, M]);
+      const b = tensorFrom(gpu, bv, [K, N]);
+      const shared = poisoned(gpu, [M, N]);
+      const scalar = poisoned(gpu, [M, N]);
+      matmul(gpu, a, b, shared, { transA: true, variant: "subgroup" });
+      matmul(gpu, a, b, scalar, { transA: true, variant: "subgroup", scalarA: true });
+      const got = await readTensor(gpu, shared);
+      const { atol, rtol } = tol(K);
+      expectClose(`matmul.sharedA.C`, got, matmulRef(av, bv, M, N, K, { transA: true }), [M, N], atol, rtol);
+      expect(Array.from(got)).toEqual(Array.from(await readTensor(gpu, scalar)));
+      for (const t of [a, b, shared, scalar]) releaseTensor(gpu, t);
+    }
   });
 
   test("matvec: batched (z of the grid) and refused past 8 rows", async () => {
