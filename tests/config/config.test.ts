@@ -69,7 +69,9 @@ describe("run config: defaults and shipped files", () => {
     expect(cfg.model.path).toBe("");
     expect(cfg.model.fresh).toMatchObject({ hiddenSize: 128, numLayers: 4, numHeads: 4, numKvHeads: 2, vocabSize: 0 });
     expect(cfg.tokenizer).toMatchObject({ name: "cl100k_base", compactVocab: true });
-    expect(cfg.curriculum).toMatchObject({ enable: true, cumulative: true, phases: [{ maxPromptTokens: 384, steps: 20 }, { maxPromptTokens: 512, steps: 20 }] });
+    expect(cfg.curriculum).toMatchObject({ enable: true, cumulative: true, phases: [{ maxPromptTokens: 384, steps: 10 }, { maxPromptTokens: 512, steps: 40 }] });
+    expect(cfg.pretrain).toMatchObject({ steps: 400, recite: { records: 1500, minTokens: 64, maxTokens: 256, lines: 4 } });
+    expect(cfg.sft.steps).toBe(900);
     expect(cfg.rl).toMatchObject({ groupSize: 8, temperature: 1, updatesPerBatch: 2, klCoef: 0.05, dynamicSampling: { scaleShortBatch: true } });
     expect(cfg.reward.qaMatch).toBe("cover");
     expect(cfg.reward.overlong.maxResponseTokens).toBe(cfg.rl.maxResponseTokens);
@@ -138,7 +140,7 @@ describe("run config: defaults and shipped files", () => {
     expect(cfg.data.synth.maxTokens).toBe(cfg.curriculum.phases.at(-1)!.maxPromptTokens);
   });
 
-  test("configs/demo.yaml is demo-512.yaml with setting F (G: phase 2 at its own lr) and four eval-side time savers, and differs from it only there", () => {
+  test("configs/demo.yaml is demo-512.yaml with settings F and R and eval-side time savers, and differs from it only there", () => {
     const base = loadRunConfig({ file: DEMO_512 });
     const cfg = loadRunConfig({ file: DEMO });
     expect(changedLeaves(base, cfg)).toEqual(
@@ -149,7 +151,16 @@ describe("run config: defaults and shipped files", () => {
         "rl.temperature",
         "rl.dynamicSampling.scaleShortBatch",
         "curriculum.cumulative",
+        // R: the stages' lengths, recitations, one rollout round, phases at lr 1e-4
+        "pretrain.steps",
+        "pretrain.recite.records",
+        "pretrain.recite.maxTokens",
+        "pretrain.recite.lines",
+        "sft.steps",
+        "rl.dynamicSampling.maxRounds",
         "curriculum.phases.*.steps",
+        "curriculum.phases.*.lr",
+        "checkpoint.keep",
         // time: what is measured, not what is trained
         "pretrain.evalInterval",
         "sft.evalInterval",
@@ -157,7 +168,7 @@ describe("run config: defaults and shipped files", () => {
         "eval.promptsPerCall",
       ].sort(),
     );
-    expect(cfg.curriculum.phases).toEqual([{ maxPromptTokens: 384, steps: 20 }, { maxPromptTokens: 512, steps: 20, lr: 1e-4 }]); // G: phase 2's lr
+    expect(cfg.curriculum.phases).toEqual([{ maxPromptTokens: 384, steps: 10, lr: 1e-4 }, { maxPromptTokens: 512, steps: 40, lr: 1e-4 }]); // R: each phase's lr
     expect(base.curriculum.phases.map((p) => Object.keys(p).sort())).toEqual([["maxPromptTokens", "steps"], ["maxPromptTokens", "steps"]]);
     expect(cfg.reward.qaMatch).toBe(base.reward.qaMatch); // F's cover verifier is the default, written out in the file
   });
@@ -202,9 +213,9 @@ describe("run config: --set overrides", () => {
   });
 
   test("a phase's lr and klCoef may be left out (the phase then uses rl.lr and rl.klCoef) or set by index", () => {
-    const cfg = load("curriculum.phases.1.klCoef=0.2", "curriculum.phases.1.lr=1e-4");
-    expect(cfg.curriculum.phases[1]).toEqual({ maxPromptTokens: 512, steps: 20, klCoef: 0.2, lr: 1e-4 });
-    expect(cfg.curriculum.phases[0]).toEqual({ maxPromptTokens: 384, steps: 20 });
+    const cfg = load("curriculum.phases.1.klCoef=0.2", "curriculum.phases.1.lr=2e-4");
+    expect(cfg.curriculum.phases[1]).toEqual({ maxPromptTokens: 512, steps: 40, klCoef: 0.2, lr: 2e-4 });
+    expect(cfg.curriculum.phases[0]).toEqual({ maxPromptTokens: 384, steps: 10, lr: 1e-4 });
     expect(load("curriculum.phases=[{maxPromptTokens: 512, steps: 10, lr: 2e-4}]").curriculum.phases).toEqual([{ maxPromptTokens: 512, steps: 10, lr: 2e-4 }]);
     expect(loadRunConfig().curriculum.phases[0]).toEqual({ maxPromptTokens: 20_000, steps: 200 }); // no phase lr by default
     expect(loadRunConfig({ file: "run/config.yaml", text: configToYaml(cfg) })).toEqual(cfg);
