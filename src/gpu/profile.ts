@@ -1,10 +1,11 @@
 // Kernel profiling: while a profile is open, every dispatch runs in a compute pass of its own with
 // timestamp writes at the pass's start and end, named by its op and entry point. Each flush
-// resolves its timestamps into a buffer that is read once the work has run (at the next sync or
-// readback, or when the profile closes), so nothing waits early. Readback buffers come from the recorder's staging pool. A pass per dispatch costs
-// time of its own (20 of the demo's SFT steps took 7% longer profiled; RL's many small decode kernels
-// much more: README), so the shares are what to read. Needs the adapter's
-// 'timestamp-query' feature; Dawn's timestamp quantization is off for this process (context.ts).
+// resolves its timestamps into a readback buffer from the recorder's staging pool, read once the
+// work has run (at the next sync or readback, or when the profile closes), so nothing waits early.
+// A pass per dispatch costs time of its own (20 of the demo's SFT steps took 7% longer profiled;
+// RL's many small decode kernels much more: README), so the shares are what to read. Needs the
+// adapter's 'timestamp-query' feature; Dawn's timestamp quantization is off for this process
+// (context.ts).
 import type { Gpu } from "./context.ts";
 import { flush, giveStaging, takeStaging } from "./recorder.ts";
 import { runError } from "../util/errors.ts";
